@@ -1,0 +1,129 @@
+// Command sluice is an S3-compatible object store that runs its users'
+// functions. See README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/sluicehq/sluice/internal/bench"
+	"github.com/sluicehq/sluice/internal/server"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "sluice:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+const usage = `sluice — an S3-compatible object store that runs your functions
+
+Usage:
+  sluice server [flags]        run the server (sluice server -h for flags)
+  sluice bench s3 [flags]      load-test an S3 endpoint (sluice or another)
+`
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	switch args[0] {
+	case "server":
+		return runServer(ctx, args[1:], getenv, stdout, stderr)
+	case "bench":
+		if len(args) < 2 || args[1] != "s3" {
+			fmt.Fprint(stderr, usage)
+			return flag.ErrHelp
+		}
+		return bench.RunS3(ctx, args[2:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func runServer(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sluice server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:9000", "listen address")
+	data := fs.String("data", "./sluice-data", "data directory")
+	region := fs.String("region", "us-east-1", "region reported to clients")
+	account := fs.String("account-id", "000000000000", "12-digit account ID")
+	domain := fs.String("domain", "localhost", "comma-separated base domains for virtual-hosted-style requests (bucket.<domain>)")
+	accessKey := fs.String("access-key", getenv("SLUICE_ACCESS_KEY_ID"), "root access key ID (env SLUICE_ACCESS_KEY_ID; generated if unset)")
+	secretKey := fs.String("secret-key", getenv("SLUICE_SECRET_ACCESS_KEY"), "root secret access key (env SLUICE_SECRET_ACCESS_KEY)")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if !validAccountID(*account) {
+		return fmt.Errorf("--account-id must be 12 digits, got %q", *account)
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	srv, err := server.Open(server.Config{
+		DataDir:         *data,
+		Region:          *region,
+		AccountID:       *account,
+		Domains:         strings.Split(*domain, ","),
+		AccessKeyID:     *accessKey,
+		SecretAccessKey: *secretKey,
+		Logger:          log,
+	})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	endpoint := "http://" + ln.Addr().String()
+	if srv.Generated {
+		c := srv.Credentials()
+		fmt.Fprintf(stdout, "Generated root credentials (kept in %s). Paste into your shell:\n\n", server.CredentialsPath(*data))
+		fmt.Fprintf(stdout, "export AWS_ENDPOINT_URL=%s AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=%s\n\n",
+			endpoint, c.AccessKeyID, c.SecretAccessKey, *region)
+	}
+	log.Info("sluice listening", "endpoint", endpoint, "data", *data, "region", *region, "account", *account)
+	err = srv.Serve(ctx, ln)
+	log.Info("sluice stopping")
+	return err
+}
+
+func validAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,88 @@
+package checksum
+
+import (
+	"crypto/md5"
+	"hash"
+	"io"
+)
+
+// MultiHasher computes MD5 (for the ETag and Content-MD5) and any set of
+// additional checksums over one stream in a single pass. It is an io.Writer
+// whose Write never fails. A MultiHasher is not safe for concurrent use.
+//
+// MD5 dominates the cost: the CRCs run at several GB/s with hardware support
+// (CRC32, CRC32C) or slicing-by-8 tables (CRC64NVME).
+type MultiHasher struct {
+	md5    hash.Hash
+	algs   []Algorithm
+	hashes []hash.Hash
+	n      int64
+}
+
+var _ io.Writer = (*MultiHasher)(nil)
+
+// NewMultiHasher returns a MultiHasher computing MD5 and each of algs.
+// Duplicates are computed once. It panics if an algorithm is not Valid.
+func NewMultiHasher(algs ...Algorithm) *MultiHasher {
+	m := &MultiHasher{md5: md5.New()}
+	for _, a := range algs {
+		if m.Has(a) {
+			continue
+		}
+		m.algs = append(m.algs, a)
+		m.hashes = append(m.hashes, a.New())
+	}
+	return m
+}
+
+// Write adds p to every hash. It always returns len(p), nil.
+func (m *MultiHasher) Write(p []byte) (int, error) {
+	m.md5.Write(p)
+	for _, h := range m.hashes {
+		h.Write(p)
+	}
+	m.n += int64(len(p))
+	return len(p), nil
+}
+
+// MD5 returns the MD5 digest of the bytes written so far.
+func (m *MultiHasher) MD5() []byte { return m.md5.Sum(nil) }
+
+// Sum returns a's digest of the bytes written so far, or nil if the
+// MultiHasher was not created with a.
+func (m *MultiHasher) Sum(a Algorithm) []byte {
+	for i, x := range m.algs {
+		if x == a {
+			return m.hashes[i].Sum(nil)
+		}
+	}
+	return nil
+}
+
+// Has reports whether the MultiHasher computes a.
+func (m *MultiHasher) Has(a Algorithm) bool {
+	for _, x := range m.algs {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
+// Algorithms returns the additional algorithms computed, in the order given
+// to NewMultiHasher, without duplicates. MD5 is not included.
+func (m *MultiHasher) Algorithms() []Algorithm {
+	return append([]Algorithm(nil), m.algs...)
+}
+
+// Size returns the number of bytes written so far.
+func (m *MultiHasher) Size() int64 { return m.n }
+
+// Reset returns every hash to its initial state.
+func (m *MultiHasher) Reset() {
+	m.md5.Reset()
+	for _, h := range m.hashes {
+		h.Reset()
+	}
+	m.n = 0
+}

@@ -1,0 +1,128 @@
+package objstore
+
+import (
+	"context"
+	"errors"
+
+	"github.com/sluicehq/sluice/internal/meta"
+)
+
+// DeleteResult reports what a delete did.
+type DeleteResult struct {
+	// VersionID is the version removed or the delete marker created; ""
+	// on a bucket that never had versioning.
+	VersionID string
+	// DeleteMarker is set when a delete marker was created or removed.
+	DeleteMarker bool
+}
+
+// ObjectID names an object version in a batch delete.
+type ObjectID struct {
+	Key       string
+	VersionID string
+}
+
+// DeleteOutcome is the result of one key of DeleteObjects: Err is nil on
+// success.
+type DeleteOutcome struct {
+	ObjectID
+	DeleteResult
+	Err error
+}
+
+// DeleteObject deletes an object (creating a delete marker on a versioned
+// bucket) or, with a version ID, permanently deletes that version.
+func (s *Store) DeleteObject(ctx context.Context, bucket, key, versionID string) (DeleteResult, error) {
+	out := s.DeleteObjects(ctx, bucket, []ObjectID{{Key: key, VersionID: versionID}})
+	return out[0].DeleteResult, out[0].Err
+}
+
+// DeleteObjects deletes up to MaxDeleteObjects objects in one transaction
+// and reports each outcome. A bucket-level failure is reported on every
+// key.
+func (s *Store) DeleteObjects(ctx context.Context, bucket string, ids []ObjectID) []DeleteOutcome {
+	out := make([]DeleteOutcome, len(ids))
+	released := false
+	err := s.update(ctx, func(tx meta.Tx) error {
+		released = false
+		b, err := tx.Bucket(bucket)
+		if err != nil {
+			return err
+		}
+		for i, id := range ids {
+			out[i] = DeleteOutcome{ObjectID: id}
+			res, freed, err := s.deleteOne(tx, b, id)
+			out[i].DeleteResult = res
+			out[i].Err = mapMeta(err)
+			if len(freed) > 0 {
+				if err := tx.ReleaseBlobs(freed...); err != nil {
+					return err
+				}
+				released = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		err = mapMeta(err)
+		for i := range out {
+			out[i] = DeleteOutcome{ObjectID: ids[i], Err: err}
+		}
+		return out
+	}
+	if released {
+		s.wakeCollector()
+	}
+	return out
+}
+
+// deleteOne performs one delete inside tx, returning the blobs it frees.
+func (s *Store) deleteOne(tx meta.Tx, b *meta.Bucket, id ObjectID) (DeleteResult, []string, error) {
+	if err := ValidKey(id.Key); err != nil {
+		return DeleteResult{}, nil, err
+	}
+	if id.VersionID != "" {
+		if err := validVersionID(id.VersionID); err != nil {
+			return DeleteResult{}, nil, err
+		}
+		old, err := tx.DeleteVersion(b.Name, id.Key, id.VersionID)
+		if errors.Is(err, meta.ErrNoSuchVersion) {
+			// Deleting a version that does not exist succeeds.
+			return DeleteResult{VersionID: id.VersionID}, nil, nil
+		}
+		if err != nil {
+			return DeleteResult{}, nil, err
+		}
+		return DeleteResult{VersionID: old.VersionID, DeleteMarker: old.DeleteMarker}, old.BlobIDs(), nil
+	}
+	switch b.Versioning {
+	case meta.VersioningUnset:
+		old, err := tx.DeleteVersion(b.Name, id.Key, meta.NullVersionID)
+		if errors.Is(err, meta.ErrNoSuchVersion) {
+			return DeleteResult{}, nil, nil
+		}
+		if err != nil {
+			return DeleteResult{}, nil, err
+		}
+		return DeleteResult{}, old.BlobIDs(), nil
+	default:
+		marker := &meta.Version{
+			Key:          id.Key,
+			DeleteMarker: true,
+			LastModified: s.timestamp(),
+			Owner:        b.Owner,
+		}
+		if b.Versioning == meta.VersioningSuspended {
+			marker.VersionID = meta.NullVersionID
+		}
+		res, err := tx.PutVersion(b.Name, marker, nil)
+		if err != nil {
+			return DeleteResult{}, nil, err
+		}
+		var freed []string
+		if res.Replaced != nil {
+			freed = res.Replaced.BlobIDs()
+		}
+		return DeleteResult{VersionID: marker.VersionID, DeleteMarker: true}, freed, nil
+	}
+}

@@ -1,0 +1,452 @@
+package objstore
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/sluicehq/sluice/internal/blob"
+	"github.com/sluicehq/sluice/internal/checksum"
+	"github.com/sluicehq/sluice/internal/meta"
+)
+
+// ObjectMeta is the client-supplied metadata of a new object.
+type ObjectMeta struct {
+	ContentType        string
+	ContentEncoding    string
+	ContentDisposition string
+	ContentLanguage    string
+	CacheControl       string
+	Expires            string
+	// UserMeta maps lowercase names (without "x-amz-meta-") to values.
+	UserMeta     map[string]string
+	Tags         []meta.Tag
+	StorageClass string
+}
+
+func (m *ObjectMeta) apply(v *meta.Version) {
+	v.ContentType = m.ContentType
+	v.ContentEncoding = m.ContentEncoding
+	v.ContentDisposition = m.ContentDisposition
+	v.ContentLanguage = m.ContentLanguage
+	v.CacheControl = m.CacheControl
+	v.Expires = m.Expires
+	v.UserMeta = m.UserMeta
+	v.Tags = m.Tags
+	v.StorageClass = m.StorageClass
+	if v.StorageClass == "" {
+		v.StorageClass = "STANDARD"
+	}
+}
+
+func (m *ObjectMeta) validate() error {
+	size := 0
+	for k, v := range m.UserMeta {
+		size += len(k) + len(v)
+	}
+	if size > MaxUserMetaSize {
+		return ErrMetadataTooLarge
+	}
+	if m.Tags != nil {
+		if err := ValidateTags(m.Tags, MaxTags); err != nil {
+			return err
+		}
+	}
+	return validStorageClass(m.StorageClass)
+}
+
+var storageClasses = map[string]bool{
+	"": true, "STANDARD": true, "REDUCED_REDUNDANCY": true, "STANDARD_IA": true, "ONEZONE_IA": true,
+	"INTELLIGENT_TIERING": true, "GLACIER": true, "DEEP_ARCHIVE": true, "OUTPOSTS": true,
+	"GLACIER_IR": true, "SNOW": true, "EXPRESS_ONEZONE": true,
+}
+
+func validStorageClass(sc string) error {
+	if !storageClasses[sc] {
+		return newErr("InvalidStorageClass", "The storage class you specified is not valid")
+	}
+	return nil
+}
+
+// ChecksumInput is what the client declared about an additional checksum.
+type ChecksumInput struct {
+	// Algorithm is the declared algorithm, "" for none.
+	Algorithm checksum.Algorithm
+	// Value is the expected base64 digest from a header, "" when it comes
+	// from a trailer.
+	Value string
+	// Trailer returns the expected digest once the body has been read
+	// (aws-chunked uploads with x-amz-trailer); nil when not used.
+	Trailer func() string
+}
+
+func (c ChecksumInput) expected() (string, error) {
+	if c.Value != "" || c.Trailer == nil {
+		return c.Value, nil
+	}
+	v := c.Trailer()
+	if v == "" {
+		return "", invalidRequest("The %s trailer was declared but not received.", c.Algorithm.HeaderName())
+	}
+	return v, nil
+}
+
+// PutInput describes a PutObject request.
+type PutInput struct {
+	Bucket string
+	Key    string
+	Owner  string
+	Body   io.Reader
+	// Size is the declared length, or -1 when unknown.
+	Size       int64
+	Meta       ObjectMeta
+	ContentMD5 string // base64, "" if absent
+	Checksum   ChecksumInput
+	// IfMatch and IfNoneMatch make the write conditional on the current
+	// object ("*" for IfNoneMatch: only if absent).
+	IfMatch     string
+	IfNoneMatch string
+}
+
+// ValidKey checks an object key.
+func ValidKey(key string) error {
+	switch {
+	case key == "":
+		return invalidArgument("key", key, "Object key must not be empty")
+	case len(key) > MaxKeyLength:
+		return ErrKeyTooLong
+	case !utf8.ValidString(key):
+		return invalidArgument("key", "", "Object key is not valid UTF-8")
+	}
+	return nil
+}
+
+// content is a body read and hashed, held inline or in an uncommitted blob.
+type content struct {
+	inline []byte
+	w      blob.Writer
+	size   int64
+	hash   *checksum.MultiHasher
+	buf    *[]byte
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+
+// release returns buffers and aborts an uncommitted blob.
+func (c *content) release() {
+	if c.w != nil {
+		c.w.Abort()
+		c.w = nil
+	}
+	if c.buf != nil {
+		bufPool.Put(c.buf)
+		c.buf = nil
+	}
+}
+
+// commit makes the blob durable, returning its ID ("" for inline content).
+func (c *content) commit() (string, error) {
+	if c.w == nil {
+		return "", nil
+	}
+	id, err := c.w.Commit()
+	c.w = nil
+	return id, err
+}
+
+// readContent streams r (at most max bytes) into memory, if it fits within
+// inlineMax, or else into a new blob, hashing it with MD5 and algs.
+func (s *Store) readContent(ctx context.Context, r io.Reader, max int64, inline bool, algs ...checksum.Algorithm) (*content, error) {
+	c := &content{hash: checksum.NewMultiHasher(algs...), buf: bufPool.Get().(*[]byte)}
+	buf := *c.buf
+	limit := int64(-1)
+	if inline {
+		limit = s.inlineMax
+	}
+	// Fill the buffer first: small bodies never touch the blob store.
+	n, err := readFull(r, buf)
+	c.hash.Write(buf[:n])
+	c.size = int64(n)
+	if err == io.EOF && c.size <= limit {
+		c.inline = buf[:n]
+		return c, nil
+	}
+	if err != nil && err != io.EOF {
+		c.release()
+		return nil, bodyError(err)
+	}
+	if c.size > max {
+		c.release()
+		return nil, ErrEntityTooLarge
+	}
+	w, werr := s.blobs.Create(ctx)
+	if werr != nil {
+		c.release()
+		return nil, werr
+	}
+	c.w = w
+	if _, werr := w.Write(buf[:n]); werr != nil {
+		c.release()
+		return nil, werr
+	}
+	for err == nil {
+		n, err = readFull(r, buf)
+		if n > 0 {
+			c.size += int64(n)
+			if c.size > max {
+				c.release()
+				return nil, ErrEntityTooLarge
+			}
+			c.hash.Write(buf[:n])
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				c.release()
+				return nil, werr
+			}
+		}
+	}
+	if err != io.EOF {
+		c.release()
+		return nil, bodyError(err)
+	}
+	return c, nil
+}
+
+// readFull reads until buf is full or the reader ends; it returns io.EOF
+// only with the last (possibly empty) piece.
+func readFull(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// bodyError maps a failure to read the request body.
+func bodyError(err error) error {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return ErrIncompleteBody
+	}
+	return err
+}
+
+// verify checks the body against Content-MD5 and the declared checksum and
+// returns the additional checksum to store.
+func (c *content) verify(contentMD5 string, ck ChecksumInput) (meta.Checksum, error) {
+	if contentMD5 != "" {
+		want, err := base64.StdEncoding.DecodeString(contentMD5)
+		if err != nil || len(want) != md5.Size {
+			return meta.Checksum{}, ErrInvalidDigest
+		}
+		if !bytes.Equal(want, c.hash.MD5()) {
+			return meta.Checksum{}, ErrBadDigest
+		}
+	}
+	alg := ck.Algorithm
+	if alg == "" {
+		alg = checksum.CRC64NVME
+	} else {
+		want, err := ck.expected()
+		if err != nil {
+			return meta.Checksum{}, err
+		}
+		if want != "" {
+			raw, err := checksum.Decode(alg, want)
+			if err != nil {
+				return meta.Checksum{}, invalidRequest("Value for %s header is invalid.", alg.HeaderName())
+			}
+			if !bytes.Equal(raw, c.hash.Sum(alg)) {
+				return meta.Checksum{}, newErr("BadDigest", "The %s you specified did not match the calculated checksum.", alg)
+			}
+		}
+	}
+	return meta.Checksum{
+		Algorithm: string(alg),
+		Type:      string(checksum.FullObject),
+		Value:     checksum.Encode(c.hash.Sum(alg)),
+	}, nil
+}
+
+func (c *content) etag() string { return hex.EncodeToString(c.hash.MD5()) }
+
+// checksumAlgs returns the algorithms to compute for a declared checksum:
+// the declared one, or CRC64NVME, which S3 computes for every new object.
+func checksumAlgs(a checksum.Algorithm) []checksum.Algorithm {
+	if a == "" {
+		return []checksum.Algorithm{checksum.CRC64NVME}
+	}
+	return []checksum.Algorithm{a}
+}
+
+// PutObject stores a new object version from in.Body.
+func (s *Store) PutObject(ctx context.Context, in *PutInput) (*meta.Version, error) {
+	if err := ValidKey(in.Key); err != nil {
+		return nil, err
+	}
+	if err := in.Meta.validate(); err != nil {
+		return nil, err
+	}
+	if in.Size > MaxPutSize {
+		return nil, ErrEntityTooLarge
+	}
+	// Fail fast on a missing bucket rather than after reading the body.
+	if _, err := s.Bucket(ctx, in.Bucket); err != nil {
+		return nil, err
+	}
+	c, err := s.readContent(ctx, in.Body, MaxPutSize, true, checksumAlgs(in.Checksum.Algorithm)...)
+	if err != nil {
+		return nil, err
+	}
+	defer c.release()
+	if in.Size >= 0 && c.size != in.Size {
+		return nil, ErrIncompleteBody
+	}
+	ck, err := c.verify(in.ContentMD5, in.Checksum)
+	if err != nil {
+		return nil, err
+	}
+	v := &meta.Version{
+		Key:      in.Key,
+		Owner:    in.Owner,
+		Size:     c.size,
+		ETag:     c.etag(),
+		Checksum: ck,
+	}
+	in.Meta.apply(v)
+	return s.commitVersion(ctx, in.Bucket, v, c, func(tx meta.Tx) error {
+		return checkWritePreconditions(tx, in.Bucket, in.Key, in.IfMatch, in.IfNoneMatch)
+	})
+}
+
+// commitVersion commits content and stores v as the newest version of its
+// key. check, if not nil, runs inside the transaction first.
+func (s *Store) commitVersion(ctx context.Context, bucket string, v *meta.Version, c *content, check func(meta.Tx) error) (*meta.Version, error) {
+	blobID, err := c.commit()
+	if err != nil {
+		return nil, err
+	}
+	part := meta.Part{Number: 1, Size: c.size, ETag: v.ETag, Checksum: v.Checksum, BlobID: blobID}
+	v.Parts = []meta.Part{part}
+	v.Inline = blobID == ""
+	var refs []string
+	if blobID != "" {
+		refs = []string{blobID}
+	}
+	out, err := s.storeVersion(ctx, bucket, v, c.inline, refs, check)
+	if err != nil && blobID != "" {
+		s.blobs.Delete(ctx, blobID)
+	}
+	return out, err
+}
+
+// storeVersion runs the metadata transaction that makes v the newest
+// version of its key, referencing refs and releasing what it displaces.
+func (s *Store) storeVersion(ctx context.Context, bucket string, v *meta.Version, inline []byte, refs []string, check func(meta.Tx) error) (*meta.Version, error) {
+	var out meta.Version
+	released := false
+	err := s.update(ctx, func(tx meta.Tx) error {
+		released = false
+		if check != nil {
+			if err := check(tx); err != nil {
+				return err
+			}
+		}
+		b, err := tx.Bucket(bucket)
+		if err != nil {
+			return err
+		}
+		nv := *v
+		nv.LastModified = s.timestamp()
+		nv.VersionID = ""
+		if b.Versioning != meta.VersioningEnabled {
+			nv.VersionID = meta.NullVersionID
+		}
+		res, err := tx.PutVersion(bucket, &nv, inline)
+		if err != nil {
+			return err
+		}
+		for _, id := range refs {
+			if err := tx.RefBlob(id); err != nil {
+				return err
+			}
+		}
+		if res.Replaced != nil {
+			if ids := res.Replaced.BlobIDs(); len(ids) > 0 {
+				released = true
+				if err := tx.ReleaseBlobs(ids...); err != nil {
+					return err
+				}
+			}
+		}
+		out = nv
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if released {
+		s.wakeCollector()
+	}
+	return &out, nil
+}
+
+// checkWritePreconditions evaluates If-Match / If-None-Match of a write
+// against the current object.
+func checkWritePreconditions(tx meta.Tx, bucket, key, ifMatch, ifNoneMatch string) error {
+	if ifMatch == "" && ifNoneMatch == "" {
+		return nil
+	}
+	cur, err := tx.Latest(bucket, key)
+	if err != nil && !errors.Is(err, meta.ErrNoSuchKey) {
+		return err
+	}
+	exists := err == nil && !cur.DeleteMarker
+	if ifNoneMatch != "" {
+		if ifNoneMatch != "*" {
+			return newErr("NotImplemented", "If-None-Match on writes only supports *")
+		}
+		if exists {
+			return ErrPreconditionFailed
+		}
+	}
+	if ifMatch != "" {
+		if !exists {
+			return ErrNoSuchKey
+		}
+		if !etagMatches(ifMatch, cur.ETag) {
+			return ErrPreconditionFailed
+		}
+	}
+	return nil
+}
+
+// etagMatches reports whether an If-Match style list matches etag.
+func etagMatches(list, etag string) bool {
+	for _, t := range strings.Split(list, ",") {
+		t = strings.TrimSpace(t)
+		t = strings.TrimPrefix(t, "W/")
+		if t == "*" || strings.Trim(t, `"`) == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// VerifyBytes checks a small, fully read request body (an XML document)
+// against its Content-MD5 and declared checksum.
+func VerifyBytes(b []byte, contentMD5 string, ck ChecksumInput) error {
+	c := &content{hash: checksum.NewMultiHasher(checksumAlgs(ck.Algorithm)...)}
+	c.hash.Write(b)
+	_, err := c.verify(contentMD5, ck)
+	return err
+}

@@ -1,0 +1,284 @@
+package s3api
+
+import (
+	"encoding/xml"
+	"net/http"
+	"strings"
+
+	"github.com/sluicehq/sluice/internal/iam"
+	"github.com/sluicehq/sluice/internal/meta"
+	"github.com/sluicehq/sluice/internal/objstore"
+)
+
+type listAllMyBucketsResult struct {
+	XMLName xml.Name     `xml:"ListAllMyBucketsResult"`
+	NS      string       `xml:"xmlns,attr"`
+	Owner   owner        `xml:"Owner"`
+	Buckets []bucketElem `xml:"Buckets>Bucket"`
+	Prefix  string       `xml:"Prefix,omitempty"`
+	Token   string       `xml:"ContinuationToken,omitempty"`
+}
+
+type bucketElem struct {
+	Name         string `xml:"Name"`
+	CreationDate string `xml:"CreationDate"`
+	BucketRegion string `xml:"BucketRegion,omitempty"`
+}
+
+func (h *Handler) listBuckets(rq *request) error {
+	p := rq.principal
+	prefix := rq.query.Get("prefix")
+	buckets, err := h.store.ListBuckets(rq.ctx(), func(b *meta.Bucket) bool {
+		return iam.CanAccessBucket(p, b.Owner) && strings.HasPrefix(b.Name, prefix)
+	})
+	if err != nil {
+		return err
+	}
+	out := listAllMyBucketsResult{NS: s3NS, Owner: owner{ID: p.ID, DisplayName: p.DisplayName}, Prefix: prefix}
+	for _, b := range buckets {
+		out.Buckets = append(out.Buckets, bucketElem{Name: b.Name, CreationDate: isoTime(b.Created), BucketRegion: b.Region})
+	}
+	writeXML(rq, http.StatusOK, &out)
+	return nil
+}
+
+type createBucketConfiguration struct {
+	LocationConstraint string `xml:"LocationConstraint"`
+}
+
+func (h *Handler) createBucket(rq *request) error {
+	var cfg createBucketConfiguration
+	if err := readXML(rq, &cfg, true); err != nil {
+		return err
+	}
+	if err := checkCannedACL(rq.r.Header); err != nil {
+		return err
+	}
+	if rq.r.Header.Get("x-amz-bucket-object-lock-enabled") == "true" {
+		return notImplemented("Object Lock")
+	}
+	if err := h.store.CreateBucket(rq.ctx(), rq.bucket, rq.principal.ID, cfg.LocationConstraint); err != nil {
+		return err
+	}
+	rq.w.Header().Set("Location", "/"+rq.bucket)
+	return rq.ok()
+}
+
+// checkCannedACL accepts the ACL headers whose effect is the default (only
+// the owner has access) and refuses grants sluice cannot enforce.
+func checkCannedACL(hd http.Header) error {
+	switch hd.Get("x-amz-acl") {
+	case "", "private", "bucket-owner-full-control", "bucket-owner-read":
+	default:
+		return notImplemented("The canned ACL " + hd.Get("x-amz-acl"))
+	}
+	for name := range hd {
+		if strings.HasPrefix(strings.ToLower(name), "x-amz-grant-") {
+			return notImplemented("ACL grants")
+		}
+	}
+	return nil
+}
+
+func (h *Handler) headBucket(rq *request) error {
+	b, err := h.store.Bucket(rq.ctx(), rq.bucket)
+	if err != nil {
+		return err
+	}
+	rq.w.Header().Set("x-amz-bucket-region", b.Region)
+	return rq.ok()
+}
+
+func (h *Handler) deleteBucket(rq *request) error {
+	if err := h.store.DeleteBucket(rq.ctx(), rq.bucket); err != nil {
+		return err
+	}
+	return rq.noContent()
+}
+
+type locationConstraint struct {
+	XMLName xml.Name `xml:"LocationConstraint"`
+	NS      string   `xml:"xmlns,attr"`
+	Value   string   `xml:",chardata"`
+}
+
+func (h *Handler) getBucketLocation(rq *request) error {
+	b, err := h.store.Bucket(rq.ctx(), rq.bucket)
+	if err != nil {
+		return err
+	}
+	loc := b.Region
+	if loc == "us-east-1" {
+		// S3 reports the original region as an empty constraint.
+		loc = ""
+	}
+	writeXML(rq, http.StatusOK, &locationConstraint{NS: s3NS, Value: loc})
+	return nil
+}
+
+type versioningConfiguration struct {
+	XMLName   xml.Name `xml:"VersioningConfiguration"`
+	NS        string   `xml:"xmlns,attr,omitempty"`
+	Status    string   `xml:"Status,omitempty"`
+	MFADelete string   `xml:"MfaDelete,omitempty"`
+}
+
+func (h *Handler) getBucketVersioning(rq *request) error {
+	b, err := h.store.Bucket(rq.ctx(), rq.bucket)
+	if err != nil {
+		return err
+	}
+	writeXML(rq, http.StatusOK, &versioningConfiguration{NS: s3NS, Status: string(b.Versioning)})
+	return nil
+}
+
+func (h *Handler) putBucketVersioning(rq *request) error {
+	var cfg versioningConfiguration
+	if err := readXML(rq, &cfg, false); err != nil {
+		return err
+	}
+	if cfg.MFADelete == "Enabled" {
+		return notImplemented("MFA delete")
+	}
+	if cfg.MFADelete != "" && cfg.MFADelete != "Disabled" {
+		return errorf("MalformedXML", objstore.ErrMalformedXML.Message)
+	}
+	switch cfg.Status {
+	case "Enabled", "Suspended":
+	default:
+		return errorf("MalformedXML", objstore.ErrMalformedXML.Message)
+	}
+	if err := h.store.SetVersioning(rq.ctx(), rq.bucket, meta.VersioningState(cfg.Status)); err != nil {
+		return err
+	}
+	return rq.ok()
+}
+
+// tagging is the Tagging document of buckets and objects.
+type tagging struct {
+	XMLName xml.Name  `xml:"Tagging"`
+	NS      string    `xml:"xmlns,attr,omitempty"`
+	TagSet  []tagElem `xml:"TagSet>Tag"`
+}
+
+type tagElem struct {
+	Key   string `xml:"Key"`
+	Value string `xml:"Value"`
+}
+
+func toTags(in []tagElem) []meta.Tag {
+	out := make([]meta.Tag, 0, len(in))
+	for _, t := range in {
+		out = append(out, meta.Tag{Key: t.Key, Value: t.Value})
+	}
+	return out
+}
+
+func fromTags(in []meta.Tag) tagging {
+	out := tagging{NS: s3NS, TagSet: []tagElem{}}
+	for _, t := range in {
+		out.TagSet = append(out.TagSet, tagElem{Key: t.Key, Value: t.Value})
+	}
+	return out
+}
+
+func (h *Handler) getBucketTagging(rq *request) error {
+	b, err := h.store.Bucket(rq.ctx(), rq.bucket)
+	if err != nil {
+		return err
+	}
+	if b.Tags == nil {
+		return errorf("NoSuchTagSet", objstore.ErrNoSuchTagSet.Message)
+	}
+	out := fromTags(b.Tags)
+	writeXML(rq, http.StatusOK, &out)
+	return nil
+}
+
+func (h *Handler) putBucketTagging(rq *request) error {
+	var doc tagging
+	if err := readXML(rq, &doc, false); err != nil {
+		return err
+	}
+	if err := h.store.SetBucketTags(rq.ctx(), rq.bucket, toTags(doc.TagSet)); err != nil {
+		return err
+	}
+	return rq.noContent()
+}
+
+func (h *Handler) deleteBucketTagging(rq *request) error {
+	if err := h.store.SetBucketTags(rq.ctx(), rq.bucket, nil); err != nil {
+		return err
+	}
+	return rq.noContent()
+}
+
+// accessControlPolicy is the read-only ACL sluice reports: the owner has
+// full control, which is all sluice grants.
+type accessControlPolicy struct {
+	XMLName xml.Name `xml:"AccessControlPolicy"`
+	NS      string   `xml:"xmlns,attr"`
+	Owner   owner    `xml:"Owner"`
+	Grants  []grant  `xml:"AccessControlList>Grant"`
+}
+
+type grant struct {
+	Grantee    grantee `xml:"Grantee"`
+	Permission string  `xml:"Permission"`
+}
+
+type grantee struct {
+	XMLNSXSI    string `xml:"xmlns:xsi,attr"`
+	Type        string `xml:"xsi:type,attr"`
+	ID          string `xml:"ID"`
+	DisplayName string `xml:"DisplayName,omitempty"`
+}
+
+func (h *Handler) ownerACL(ownerID string) *accessControlPolicy {
+	o := h.ownerOf(ownerID)
+	return &accessControlPolicy{
+		NS:    s3NS,
+		Owner: o,
+		Grants: []grant{{
+			Grantee:    grantee{XMLNSXSI: "http://www.w3.org/2001/XMLSchema-instance", Type: "CanonicalUser", ID: o.ID, DisplayName: o.DisplayName},
+			Permission: "FULL_CONTROL",
+		}},
+	}
+}
+
+func (h *Handler) getBucketACL(rq *request) error {
+	b, err := h.store.Bucket(rq.ctx(), rq.bucket)
+	if err != nil {
+		return err
+	}
+	writeXML(rq, http.StatusOK, h.ownerACL(b.Owner))
+	return nil
+}
+
+// putACL accepts ACLs equivalent to the default (owner-only) and refuses
+// the rest.
+func (h *Handler) putACL(rq *request) error {
+	if err := checkCannedACL(rq.r.Header); err != nil {
+		return err
+	}
+	if rq.r.Header.Get("x-amz-acl") != "" {
+		return nil
+	}
+	var doc accessControlPolicy
+	if err := readXML(rq, &doc, false); err != nil {
+		return err
+	}
+	for _, g := range doc.Grants {
+		if g.Permission != "FULL_CONTROL" || g.Grantee.ID != doc.Owner.ID {
+			return notImplemented("ACL grants to other principals")
+		}
+	}
+	return nil
+}
+
+func (h *Handler) putBucketACL(rq *request) error {
+	if err := h.putACL(rq); err != nil {
+		return err
+	}
+	return rq.ok()
+}

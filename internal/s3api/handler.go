@@ -1,0 +1,307 @@
+// Package s3api is the HTTP adapter of the S3 API: it resolves the bucket
+// and key of a request (path-style or virtual-hosted), authenticates it,
+// finds its operation in one table, and turns the operation's result or
+// error into S3's wire format. S3 semantics live in package objstore.
+package s3api
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/sluicehq/sluice/internal/iam"
+	"github.com/sluicehq/sluice/internal/meta"
+	"github.com/sluicehq/sluice/internal/objstore"
+	"github.com/sluicehq/sluice/internal/sigv4"
+)
+
+// Config holds the Handler's dependencies.
+type Config struct {
+	Store    *objstore.Store
+	IAM      *iam.Service
+	Verifier *sigv4.Verifier
+	// Domains are the host names under which buckets are addressed
+	// virtual-hosted style (bucket.<domain>).
+	Domains []string
+	Logger  *slog.Logger
+}
+
+// Handler serves the S3 API.
+type Handler struct {
+	store    *objstore.Store
+	iam      *iam.Service
+	verifier *sigv4.Verifier
+	domains  []string
+	log      *slog.Logger
+	hostID   string
+}
+
+// New returns a Handler.
+func New(cfg Config) *Handler {
+	h := &Handler{
+		store:    cfg.Store,
+		iam:      cfg.IAM,
+		verifier: cfg.Verifier,
+		log:      cfg.Logger,
+	}
+	for _, d := range cfg.Domains {
+		if d = strings.Trim(strings.ToLower(d), "."); d != "" {
+			h.domains = append(h.domains, d)
+		}
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	var b [24]byte
+	_, _ = rand.Read(b[:])
+	h.hostID = hex.EncodeToString(b[:])
+	return h
+}
+
+// request is the state of one S3 request.
+type request struct {
+	id        string
+	hostID    string
+	r         *http.Request
+	w         http.ResponseWriter
+	query     url.Values
+	bucket    string
+	key       string
+	vhost     bool
+	op        *op
+	auth      *sigv4.Auth
+	principal *iam.Principal
+	body      io.ReadCloser
+	// trailer returns the aws-chunked trailers once the body is read.
+	trailer     func() http.Header
+	wroteHeader bool
+}
+
+func (rq *request) opName() string {
+	if rq.op == nil {
+		return ""
+	}
+	return rq.op.name
+}
+
+// NewRequestID returns an S3-style request ID (16 upper-case hex digits).
+func NewRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToUpper(hex.EncodeToString(b[:]))
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rq := &request{id: NewRequestID(), hostID: h.hostID, r: r, w: w, query: r.URL.Query()}
+	hd := w.Header()
+	hd.Set("x-amz-request-id", rq.id)
+	hd.Set("x-amz-id-2", h.hostID)
+	hd.Set("Server", "sluice")
+	if err := h.serve(rq); err != nil {
+		h.writeError(rq, err)
+	}
+	if rq.body != nil {
+		rq.body.Close()
+	}
+}
+
+func (h *Handler) serve(rq *request) error {
+	if err := h.resolve(rq); err != nil {
+		return err
+	}
+	op, err := route(rq)
+	if err != nil {
+		return err
+	}
+	rq.op = op
+	auth, err := h.verifier.Verify(rq.r)
+	if err != nil {
+		return err
+	}
+	rq.auth = auth
+	if auth.Method == sigv4.MethodAnonymous {
+		return errorf("AccessDenied", "Access Denied")
+	}
+	p, err := h.iam.Principal(rq.r.Context(), auth.AccessKeyID)
+	if err != nil {
+		return err
+	}
+	rq.principal = p
+	body := auth.Body(rq.r)
+	rq.body = body
+	rq.trailer = body.Trailer
+	if op.scope != scopeService && op.name != "CreateBucket" {
+		if err := h.authorizeBucket(rq); err != nil {
+			return err
+		}
+	}
+	return op.fn(h, rq)
+}
+
+// authorizeBucket checks that the principal may act on the request's
+// bucket. A missing bucket is reported as such.
+func (h *Handler) authorizeBucket(rq *request) error {
+	b, err := h.store.Bucket(rq.r.Context(), rq.bucket)
+	if err != nil {
+		return err
+	}
+	if !iam.CanAccessBucket(rq.principal, b.Owner) {
+		return errorf("AccessDenied", "Access Denied")
+	}
+	return nil
+}
+
+// resolve finds the bucket and key of a request from its Host (virtual-
+// hosted style under one of h.domains) or its path.
+func (h *Handler) resolve(rq *request) error {
+	path := rq.r.URL.Path
+	if host := hostname(rq.r.Host); host != "" {
+		for _, d := range h.domains {
+			if b, ok := strings.CutSuffix(host, "."+d); ok && b != "" {
+				rq.bucket, rq.vhost = b, true
+				rq.key = strings.TrimPrefix(path, "/")
+				return nil
+			}
+		}
+	}
+	p := strings.TrimPrefix(path, "/")
+	rq.bucket, rq.key, _ = strings.Cut(p, "/")
+	return nil
+}
+
+func hostname(hostport string) string {
+	h, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		h = hostport
+	}
+	return strings.ToLower(strings.TrimSuffix(h, "."))
+}
+
+// V2Resource returns the SigV2 canonical resource of r, which depends on
+// whether the bucket came from the host.
+func (h *Handler) V2Resource(r *http.Request) string {
+	rq := &request{r: r}
+	h.resolve(rq)
+	if rq.vhost {
+		return sigv4.CanonicalV2Resource(rq.bucket, r)
+	}
+	return sigv4.CanonicalV2Resource("", r)
+}
+
+// Response helpers.
+
+const s3NS = "http://s3.amazonaws.com/doc/2006-03-01/"
+
+func writeXML(rq *request, status int, v any) {
+	var buf bytes.Buffer
+	buf.WriteString(xml.Header)
+	if err := xml.NewEncoder(&buf).Encode(v); err != nil {
+		rq.w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	hd := rq.w.Header()
+	hd.Set("Content-Type", "application/xml")
+	hd.Set("Content-Length", itoa(int64(buf.Len())))
+	rq.w.WriteHeader(status)
+	rq.wroteHeader = true
+	rq.w.Write(buf.Bytes())
+}
+
+func (rq *request) noContent() error {
+	rq.w.WriteHeader(http.StatusNoContent)
+	rq.wroteHeader = true
+	return nil
+}
+
+func (rq *request) ok() error {
+	rq.w.Header().Set("Content-Length", "0")
+	rq.w.WriteHeader(http.StatusOK)
+	rq.wroteHeader = true
+	return nil
+}
+
+// maxXMLBody bounds request documents (DeleteObjects with 1,000 long keys
+// is the largest).
+const maxXMLBody = 4 << 20
+
+// readXML reads and decodes an XML request document, verifying any
+// Content-MD5 or x-amz-checksum-* the client sent for it. A missing body
+// is MalformedXML unless allowEmpty.
+func readXML(rq *request, v any, allowEmpty bool) error {
+	raw, err := readSmallBody(rq)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		if allowEmpty {
+			return nil
+		}
+		return errorf("MissingRequestBodyError", "Request Body is empty")
+	}
+	if err := xml.Unmarshal(raw, v); err != nil {
+		return errorf("MalformedXML", objstore.ErrMalformedXML.Message)
+	}
+	return nil
+}
+
+// readSmallBody reads a bounded request body and checks its integrity
+// headers.
+func readSmallBody(rq *request) ([]byte, error) {
+	raw, err := io.ReadAll(io.LimitReader(rq.body, maxXMLBody+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(raw) > maxXMLBody {
+		return nil, errorf("MaxMessageLengthExceeded", "Your request was too big.")
+	}
+	ck, err := checksumInput(rq)
+	if err != nil {
+		return nil, err
+	}
+	if err := objstore.VerifyBytes(raw, rq.r.Header.Get("Content-MD5"), ck); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+// ctx returns the request's context.
+func (rq *request) ctx() context.Context { return rq.r.Context() }
+
+// isNotFound reports a missing bucket or key.
+func isNotFound(err error) bool {
+	return errors.Is(err, objstore.ErrNoSuchKey) || errors.Is(err, objstore.ErrNoSuchBucket)
+}
+
+// Time formats.
+const iso8601 = "2006-01-02T15:04:05.000Z"
+
+func isoTime(t time.Time) string { return t.UTC().Format(iso8601) }
+
+func httpTime(t time.Time) string { return t.UTC().Format(http.TimeFormat) }
+
+// owner is the Owner element of listings.
+type owner struct {
+	ID          string `xml:"ID"`
+	DisplayName string `xml:"DisplayName,omitempty"`
+}
+
+func (h *Handler) ownerOf(id string) owner {
+	root := h.iam.Root()
+	if id == root.ID {
+		return owner{ID: id, DisplayName: root.DisplayName}
+	}
+	return owner{ID: id}
+}
+
+var _ = meta.NullVersionID

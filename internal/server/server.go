@@ -1,0 +1,227 @@
+// Package server assembles a sluice node from its parts — metadata store,
+// blob store, object store, IAM and the HTTP surfaces — and runs it. It is
+// used by cmd/sluice and by end-to-end tests, which start real nodes on
+// loopback ports.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/sluicehq/sluice/internal/blob/disk"
+	"github.com/sluicehq/sluice/internal/iam"
+	"github.com/sluicehq/sluice/internal/meta/bolt"
+	"github.com/sluicehq/sluice/internal/objstore"
+	"github.com/sluicehq/sluice/internal/router"
+	"github.com/sluicehq/sluice/internal/s3api"
+	"github.com/sluicehq/sluice/internal/sigv4"
+)
+
+// Config configures a node.
+type Config struct {
+	// DataDir holds all state: metadata, blobs, generated credentials.
+	DataDir   string
+	Region    string
+	AccountID string
+	// Domains are the virtual-hosted-style base domains.
+	Domains []string
+	// AccessKeyID and SecretAccessKey are the root credentials; when both
+	// are empty they are loaded from (or generated into) DataDir.
+	AccessKeyID     string
+	SecretAccessKey string
+	Logger          *slog.Logger
+	// NoSync turns off fsync: for tests that do not test durability.
+	NoSync bool
+	// InlineMax overrides objstore.DefaultInlineMax.
+	InlineMax int64
+}
+
+// Credentials are root credentials.
+type Credentials struct {
+	AccessKeyID     string `json:"access_key_id"`
+	SecretAccessKey string `json:"secret_access_key"`
+}
+
+// Server is a running sluice node.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	meta    *bolt.Store
+	store   *objstore.Store
+	handler http.Handler
+	creds   Credentials
+	// Generated is set when the credentials were created by this Open.
+	Generated bool
+
+	mu      sync.Mutex
+	servers []*http.Server
+	closed  bool
+}
+
+// Open opens (creating if needed) a node's state and builds its handler.
+func Open(cfg Config) (*Server, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("server: no data directory")
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if cfg.AccountID == "" {
+		cfg.AccountID = "000000000000"
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log}
+	creds, generated, err := loadCredentials(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.creds, s.Generated = creds, generated
+
+	m, err := bolt.Open(filepath.Join(cfg.DataDir, "meta.db"), bolt.Options{Logger: log, NoSync: cfg.NoSync})
+	if err != nil {
+		return nil, err
+	}
+	blobs, err := disk.Open(filepath.Join(cfg.DataDir, "blobs"), disk.Options{NoSync: cfg.NoSync})
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	s.meta = m
+	s.store = objstore.New(objstore.Config{
+		Meta: m, Blobs: blobs, Region: cfg.Region, Logger: log, InlineMax: cfg.InlineMax,
+	})
+	s.store.Start()
+
+	ids := iam.New(m, cfg.AccountID, creds.AccessKeyID, creds.SecretAccessKey)
+	var s3h *s3api.Handler
+	verifier := &sigv4.Verifier{
+		Credentials: ids,
+		V2Resource:  func(r *http.Request) string { return s3h.V2Resource(r) },
+	}
+	s3h = s3api.New(s3api.Config{
+		Store: s.store, IAM: ids, Verifier: verifier, Domains: cfg.Domains, Logger: log,
+	})
+	s.handler = router.New(s3h)
+	return s, nil
+}
+
+// Handler is the node's HTTP handler (every API surface).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Credentials returns the root credentials.
+func (s *Server) Credentials() Credentials { return s.creds }
+
+// Serve serves HTTP on ln until Close or ctx ends.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return errors.New("server: closed")
+	}
+	s.servers = append(s.servers, hs)
+	s.mu.Unlock()
+	stop := context.AfterFunc(ctx, func() { hs.Close() })
+	defer stop()
+	err := hs.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Close stops serving (letting in-flight requests finish for up to
+// 10 seconds), then stops background work and closes the stores. It is safe
+// to call more than once.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	servers := s.servers
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, hs := range servers {
+		if err := hs.Shutdown(ctx); err != nil {
+			hs.Close()
+		}
+	}
+	s.store.Close()
+	return s.meta.Close()
+}
+
+// credentialsFile is where generated root credentials are kept.
+const credentialsFile = "credentials.json"
+
+func loadCredentials(cfg Config) (Credentials, bool, error) {
+	if cfg.AccessKeyID != "" || cfg.SecretAccessKey != "" {
+		if cfg.AccessKeyID == "" || cfg.SecretAccessKey == "" {
+			return Credentials{}, false, errors.New("server: both an access key ID and a secret access key are needed")
+		}
+		return Credentials{AccessKeyID: cfg.AccessKeyID, SecretAccessKey: cfg.SecretAccessKey}, false, nil
+	}
+	path := filepath.Join(cfg.DataDir, credentialsFile)
+	raw, err := os.ReadFile(path)
+	if err == nil {
+		var c Credentials
+		if err := json.Unmarshal(raw, &c); err != nil || c.AccessKeyID == "" || c.SecretAccessKey == "" {
+			return Credentials{}, false, fmt.Errorf("server: malformed %s", path)
+		}
+		return c, false, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return Credentials{}, false, err
+	}
+	c := Credentials{AccessKeyID: "SLUICE" + randomString(14, upperAlnum), SecretAccessKey: randomString(40, secretChars)}
+	raw, _ = json.MarshalIndent(c, "", "  ")
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(raw, '\n'), 0o600); err != nil {
+		return Credentials{}, false, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return Credentials{}, false, err
+	}
+	return c, true, nil
+}
+
+const (
+	upperAlnum  = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+	secretChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+)
+
+func randomString(n int, alphabet string) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+// CredentialsPath returns where generated credentials of dataDir live.
+func CredentialsPath(dataDir string) string { return filepath.Join(dataDir, credentialsFile) }

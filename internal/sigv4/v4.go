@@ -1,0 +1,322 @@
+package sigv4
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// credential is a parsed X-Amz-Credential / Credential= value.
+type credential struct {
+	accessKeyID, date, region, service string
+}
+
+func (c credential) scope() string {
+	return c.date + "/" + c.region + "/" + c.service + "/aws4_request"
+}
+
+const credentialShape = `the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".`
+
+// parseCredential splits "AKID/YYYYMMDD/REGION/SERVICE/aws4_request". The
+// scope is taken from the right so nothing is assumed about the key ID.
+func parseCredential(s string) (credential, bool) {
+	c, problem := parseCredentialProblem(s)
+	return c, problem == ""
+}
+
+func parseCredentialProblem(s string) (credential, string) {
+	parts := strings.Split(s, "/")
+	if len(parts) < 5 {
+		return credential{}, credentialShape
+	}
+	n := len(parts)
+	c := credential{
+		accessKeyID: strings.Join(parts[:n-4], "/"),
+		date:        parts[n-4],
+		region:      parts[n-3],
+		service:     parts[n-2],
+	}
+	if terminal := parts[n-1]; terminal != "aws4_request" {
+		return credential{}, `incorrect terminal "` + terminal + `". This endpoint uses "aws4_request".`
+	}
+	if c.accessKeyID == "" || c.region == "" || c.service == "" {
+		return credential{}, credentialShape
+	}
+	if _, err := time.Parse("20060102", c.date); err != nil {
+		return credential{}, `incorrect date format "` + c.date + `". This date in the credential must be in the format "yyyyMMdd".`
+	}
+	return c, ""
+}
+
+// authParams parses the comma-separated Name=value list that follows the
+// algorithm in a SigV4 Authorization header.
+func authParams(authz string) map[string]string {
+	_, rest, _ := strings.Cut(authz, " ")
+	params := make(map[string]string, 3)
+	for field := range strings.SplitSeq(rest, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(field), "=")
+		if ok {
+			params[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	return params
+}
+
+// splitSignedHeaders parses a SignedHeaders value ("host;x-amz-date").
+func splitSignedHeaders(s string) []string {
+	var out []string
+	for h := range strings.SplitSeq(s, ";") {
+		if h = strings.ToLower(strings.TrimSpace(h)); h != "" {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// requestTime returns the request date from X-Amz-Date or, failing that,
+// Date, and its ISO 8601 basic form.
+func requestTime(r *http.Request) (time.Time, string, bool) {
+	if h := r.Header.Get("X-Amz-Date"); h != "" {
+		t, err := time.Parse(amzDateLayout, h)
+		if err != nil {
+			return time.Time{}, "", false
+		}
+		return t, h, true
+	}
+	if h := r.Header.Get("Date"); h != "" {
+		t, err := http.ParseTime(h)
+		if err != nil {
+			return time.Time{}, "", false
+		}
+		return t, t.UTC().Format(amzDateLayout), true
+	}
+	return time.Time{}, "", false
+}
+
+// signatureInput is what both SigV4 flavours feed to checkSignature.
+type signatureInput struct {
+	cred        credential
+	signed      []string
+	query       string // canonical query string
+	payloadHash string
+	amzDate     string
+	supplied    string // the signature from the request
+}
+
+// checkSignature recomputes the signature over each canonical URI
+// candidate and reports whether one matches the supplied signature.
+func checkSignature(r *http.Request, in signatureInput, key []byte) error {
+	headers := canonicalHeaders(r, in.signed)
+	tail := "\n" + in.query + "\n" + headers + "\n" + strings.Join(in.signed, ";") + "\n" + in.payloadHash
+	scope := in.cred.scope()
+	var firstCR, firstSTS string
+	for i, uri := range canonicalURIs(r, in.cred.service) {
+		cr := r.Method + "\n" + uri + tail
+		sts := stringToSign(in.amzDate, scope, cr)
+		if equalHexSignature(hmacSHA256(key, sts), in.supplied) {
+			return nil
+		}
+		if i == 0 {
+			firstCR, firstSTS = cr, sts
+		}
+	}
+	return ErrSignatureDoesNotMatch.with("",
+		Detail{"AWSAccessKeyId", in.cred.accessKeyID},
+		Detail{"StringToSign", firstSTS},
+		Detail{"SignatureProvided", in.supplied},
+		Detail{"CanonicalRequest", firstCR})
+}
+
+func malformedHeader(problem string) *Error {
+	return ErrAuthorizationHeaderMalformed.with("The authorization header is malformed; " + problem)
+}
+
+func queryParamsError(problem string) *Error {
+	return ErrAuthorizationQueryParametersError.with(problem)
+}
+
+func (v *Verifier) verifyV4Header(r *http.Request) (*Auth, error) {
+	authz := r.Header.Get("Authorization")
+	p := authParams(authz)
+	for _, name := range []string{"Credential", "SignedHeaders", "Signature"} {
+		if _, ok := p[name]; !ok {
+			return nil, malformedHeader("the Authorization header requires a '" + name + "' parameter. Authorization=" + authz)
+		}
+	}
+	cred, problem := parseCredentialProblem(p["Credential"])
+	if problem != "" {
+		return nil, malformedHeader(problem)
+	}
+	t, amzDate, ok := requestTime(r)
+	if !ok {
+		return nil, ErrMissingDate
+	}
+	if cred.date != amzDate[:8] {
+		return nil, malformedHeader(`Invalid credential date "` + cred.date + `". This date is not the same as X-Amz-Date: "` + amzDate[:8] + `".`)
+	}
+	if err := v.checkSkew(t); err != nil {
+		return nil, err
+	}
+	signed := splitSignedHeaders(p["SignedHeaders"])
+	if missing := unsignedAmzHeaders(r, signed); len(missing) > 0 {
+		return nil, ErrHeadersNotSigned.with("", Detail{"HeadersNotSigned", strings.Join(missing, ", ")})
+	}
+
+	payloadHash := r.Header.Get("X-Amz-Content-Sha256")
+	mode, ok := payloadMode(payloadHash)
+	needHash := false
+	switch {
+	case payloadHash == "" && usesS3URIRules(cred.service):
+		return nil, ErrMissingContentSHA256
+	case payloadHash == "":
+		// Lambda, IAM and friends sign the body hash without sending it.
+		needHash = true
+	case !ok:
+		return nil, ErrInvalidContentSHA256
+	}
+
+	secret, err := v.secret(r, cred.accessKeyID)
+	if err != nil {
+		return nil, err
+	}
+	if needHash {
+		if payloadHash, err = v.hashBody(r); err != nil {
+			return nil, err
+		}
+		mode = PayloadSigned
+	}
+	key := signingKey(secret, cred.date, cred.region, cred.service)
+	in := signatureInput{
+		cred:        cred,
+		signed:      signed,
+		query:       canonicalQuery(r.URL.RawQuery, false),
+		payloadHash: payloadHash,
+		amzDate:     amzDate,
+		supplied:    p["Signature"],
+	}
+	if err := checkSignature(r, in, key); err != nil {
+		return nil, err
+	}
+	return v4Auth(MethodV4Header, in, key, mode, t, r.Header.Get("X-Amz-Security-Token")), nil
+}
+
+func v4Auth(m Method, in signatureInput, key []byte, mode PayloadMode, t time.Time, token string) *Auth {
+	a := &Auth{
+		AccessKeyID:   in.cred.accessKeyID,
+		Method:        m,
+		Service:       in.cred.service,
+		Region:        in.cred.region,
+		Payload:       mode,
+		Time:          t,
+		SecurityToken: token,
+		SignedHeaders: in.signed,
+		key:           key,
+		scope:         in.cred.scope(),
+		amzDate:       in.amzDate,
+		seed:          strings.ToLower(in.supplied),
+	}
+	if mode == PayloadSigned {
+		a.contentSHA256 = strings.ToLower(in.payloadHash)
+	}
+	return a
+}
+
+func (v *Verifier) verifyV4Query(r *http.Request) (*Auth, error) {
+	q := r.URL.Query()
+	required := []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-Date", "X-Amz-SignedHeaders"}
+	for _, name := range required {
+		if q.Get(name) == "" {
+			return nil, ErrAuthorizationQueryParametersError
+		}
+	}
+	if alg := q.Get("X-Amz-Algorithm"); alg != algorithmV4 {
+		return nil, queryParamsError(`X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"`)
+	}
+	cred, problem := parseCredentialProblem(q.Get("X-Amz-Credential"))
+	if problem != "" {
+		return nil, queryParamsError("Error parsing the X-Amz-Credential parameter; " + problem)
+	}
+	amzDate := q.Get("X-Amz-Date")
+	t, err := time.Parse(amzDateLayout, amzDate)
+	if err != nil {
+		return nil, queryParamsError(`X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd'T'HHmmss'Z'"`)
+	}
+	if cred.date != amzDate[:8] {
+		return nil, queryParamsError(`Invalid credential date "` + cred.date + `". This date is not the same as X-Amz-Date: "` + amzDate[:8] + `".`)
+	}
+
+	// Validity window. S3 requires X-Amz-Expires; other services may
+	// omit it, and then the request is good for the allowed skew.
+	validFor := v.maxSkew()
+	if e, ok := q["X-Amz-Expires"]; ok && len(e) > 0 {
+		secs, err := strconv.ParseInt(e[0], 10, 64)
+		switch {
+		case err != nil:
+			return nil, queryParamsError("X-Amz-Expires should be a number")
+		case secs < 0:
+			return nil, queryParamsError("X-Amz-Expires must be non-negative")
+		case secs > int64(MaxPresignExpiry/time.Second):
+			return nil, ErrExpiresTooLarge
+		}
+		validFor = time.Duration(secs) * time.Second
+	} else if usesS3URIRules(cred.service) {
+		return nil, ErrAuthorizationQueryParametersError
+	}
+	now := v.now()
+	if t.Sub(now) > v.maxSkew() {
+		return nil, ErrRequestNotYetValid.with("",
+			Detail{"X-Amz-Date", amzDate},
+			Detail{"ServerTime", now.UTC().Format(time.RFC3339)})
+	}
+	expires := t.Add(validFor)
+	if now.After(expires) {
+		return nil, ErrRequestExpired.with("",
+			Detail{"X-Amz-Expires", strconv.FormatInt(int64(validFor/time.Second), 10)},
+			Detail{"Expires", expires.UTC().Format(time.RFC3339)},
+			Detail{"ServerTime", now.UTC().Format(time.RFC3339)})
+	}
+
+	signed := splitSignedHeaders(q.Get("X-Amz-SignedHeaders"))
+	if missing := unsignedAmzHeaders(r, signed); len(missing) > 0 {
+		return nil, ErrHeadersNotSigned.with("", Detail{"HeadersNotSigned", strings.Join(missing, ", ")})
+	}
+
+	payloadHash := q.Get("X-Amz-Content-Sha256")
+	mode, ok := payloadMode(payloadHash)
+	needHash := false
+	switch {
+	case payloadHash == "" && usesS3URIRules(cred.service):
+		payloadHash, mode = UnsignedPayload, PayloadUnsigned
+	case payloadHash == "":
+		needHash = true
+	case !ok:
+		return nil, ErrInvalidContentSHA256
+	}
+
+	secret, err := v.secret(r, cred.accessKeyID)
+	if err != nil {
+		return nil, err
+	}
+	if needHash {
+		if payloadHash, err = v.hashBody(r); err != nil {
+			return nil, err
+		}
+		mode = PayloadSigned
+	}
+	key := signingKey(secret, cred.date, cred.region, cred.service)
+	in := signatureInput{
+		cred:        cred,
+		signed:      signed,
+		query:       canonicalQuery(r.URL.RawQuery, true),
+		payloadHash: payloadHash,
+		amzDate:     amzDate,
+		supplied:    q.Get("X-Amz-Signature"),
+	}
+	if err := checkSignature(r, in, key); err != nil {
+		return nil, err
+	}
+	a := v4Auth(MethodV4Query, in, key, mode, t, q.Get("X-Amz-Security-Token"))
+	a.Expires = expires
+	return a, nil
+}
