@@ -30,12 +30,13 @@ const (
 //
 // Read returns io.EOF only once everything has been checked: the body hash,
 // every chunk and trailer signature, the decoded length and the trailer
-// section. Bytes are handed out as they arrive (at most one chunk is ever
-// held, and only in the bufio buffer), so a caller must discard what it
-// has read when Read returns any other error. Errors are *Error values
-// (ErrContentSHA256Mismatch, ErrIncompleteBody, ErrSignatureDoesNotMatch,
-// ErrMalformedTrailer) or errors from the underlying body. Errors are
-// sticky.
+// section. Bytes are handed out as they arrive, never buffered beyond a
+// 64 KiB read buffer (a chunk's signature is checked when its last byte
+// has been read, before anything of the next chunk is returned), so a
+// caller must discard what it has read when Read returns any error other
+// than io.EOF. Errors are *Error values (ErrContentSHA256Mismatch,
+// ErrIncompleteBody, ErrSignatureDoesNotMatch, ErrMalformedTrailer) or
+// errors from the underlying body, and are sticky.
 type Body struct {
 	src  io.ReadCloser
 	br   *bufio.Reader
@@ -47,14 +48,13 @@ type Body struct {
 	hasher hash.Hash
 
 	// Streaming.
-	verify      bool   // check chunk signatures
-	key         []byte // signing key
+	verify      bool // check chunk signatures
 	amzDate     string
 	scope       string
-	prevSig     [64]byte // lower-case hex of the previous signature
-	chunkSig    [64]byte // signature announced for the current chunk
-	mac         hash.Hash
-	sts         []byte // scratch for strings to sign
+	prevSig     [64]byte  // lower-case hex of the previous signature
+	chunkSig    [64]byte  // signature announced for the current chunk
+	mac         hash.Hash // HMAC-SHA256 with the signing key
+	sts         []byte    // scratch for strings to sign
 	sum         [sha256.Size]byte
 	state       int
 	remaining   int64 // bytes left in the current chunk
@@ -106,7 +106,7 @@ func (a *Auth) Body(r *http.Request) *Body {
 		}
 		if a.Payload != PayloadStreamingUnsignedTrailer && a.key != nil {
 			b.verify = true
-			b.key, b.amzDate, b.scope = a.key, a.amzDate, a.scope
+			b.amzDate, b.scope = a.amzDate, a.scope
 			copy(b.prevSig[:], a.seed)
 			b.mac = hmac.New(sha256.New, a.key)
 			b.hasher = sha256.New()

@@ -107,14 +107,18 @@ func (cs *captureServer) last(tb testing.TB) exchange {
 	return cs.seen[len(cs.seen)-1]
 }
 
-func (cs *captureServer) s3Client() *s3.Client {
+// s3Client returns an S3 client for the server, configured as
+// config.LoadDefaultConfig would (checksums when supported) unless
+// checksums is aws.RequestChecksumCalculationWhenRequired.
+func (cs *captureServer) s3Client(checksums aws.RequestChecksumCalculation) *s3.Client {
 	return s3.New(s3.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(cs.URL),
-		UsePathStyle:     true,
-		Credentials:      credentials.NewStaticCredentialsProvider(testAKID, testSecret, ""),
-		HTTPClient:       cs.Client(),
-		RetryMaxAttempts: 1,
+		Region:                     "us-east-1",
+		BaseEndpoint:               aws.String(cs.URL),
+		UsePathStyle:               true,
+		Credentials:                credentials.NewStaticCredentialsProvider(testAKID, testSecret, ""),
+		HTTPClient:                 cs.Client(),
+		RetryMaxAttempts:           1,
+		RequestChecksumCalculation: checksums,
 	})
 }
 
@@ -153,6 +157,7 @@ func TestSDKPutObject(t *testing.T) {
 		wantMode  PayloadMode
 		golden    string
 		wantCRC32 bool
+		checksums aws.RequestChecksumCalculation
 	}{
 		{name: "http", seekable: true, size: 1000, keys: hostileKeys, wantMode: PayloadSigned, golden: "put-signed-payload.http"},
 		{name: "tls-seekable", tls: true, seekable: true, size: 1000, keys: hostileKeys,
@@ -160,11 +165,19 @@ func TestSDKPutObject(t *testing.T) {
 		{name: "tls-stream", tls: true, size: 200 << 10, keys: []string{"big/stream", "a//b", "emoji-😀"},
 			wantMode: PayloadStreamingUnsignedTrailer, golden: "put-unsigned-trailer-chunked.http", wantCRC32: true},
 		{name: "tls-empty", tls: true, size: 0, keys: []string{"empty"}, wantMode: PayloadStreamingUnsignedTrailer, wantCRC32: true},
+		{name: "tls-no-checksum", tls: true, seekable: true, size: 1000, keys: hostileKeys, wantMode: PayloadUnsigned,
+			checksums: aws.RequestChecksumCalculationWhenRequired},
+		{name: "tls-no-checksum-stream", tls: true, size: 100 << 10, keys: []string{"k"}, wantMode: PayloadUnsigned,
+			checksums: aws.RequestChecksumCalculationWhenRequired},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cs := newCaptureServer(t, c.tls)
-			client := cs.s3Client()
+			checksums := c.checksums
+			if checksums == 0 {
+				checksums = aws.RequestChecksumCalculationWhenSupported
+			}
+			client := cs.s3Client(checksums)
 			data := pattern(c.size)
 			for i, key := range c.keys {
 				var body io.Reader = bytes.NewReader(data)
@@ -207,7 +220,7 @@ func TestSDKPutObject(t *testing.T) {
 func TestSDKOtherOperations(t *testing.T) {
 	ctx := context.Background()
 	cs := newCaptureServer(t, false)
-	client := cs.s3Client()
+	client := cs.s3Client(aws.RequestChecksumCalculationWhenSupported)
 	ops := []struct {
 		name string
 		call func() error
@@ -251,7 +264,7 @@ func TestSDKOtherOperations(t *testing.T) {
 func TestSDKPresign(t *testing.T) {
 	ctx := context.Background()
 	cs := newCaptureServer(t, false)
-	presigner := s3.NewPresignClient(cs.s3Client())
+	presigner := s3.NewPresignClient(cs.s3Client(aws.RequestChecksumCalculationWhenSupported))
 	for i, key := range hostileKeys {
 		get, err := presigner.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bucket"), Key: aws.String(key)},
 			s3.WithPresignExpires(10*time.Minute))

@@ -18,7 +18,11 @@
 package sigv4
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -199,7 +203,6 @@ func (v *Verifier) maxSkew() time.Duration {
 
 const (
 	algorithmV4   = "AWS4-HMAC-SHA256"
-	algorithmV4a  = "AWS4-ECDSA-P256-SHA256"
 	amzDateLayout = "20060102T150405Z"
 )
 
@@ -346,18 +349,19 @@ func (v *Verifier) hashBody(r *http.Request) (string, error) {
 		return "", ErrRequestTooLarge
 	}
 	r.Body.Close()
-	r.Body = io.NopCloser(strings.NewReader(string(data)))
-	return sha256Hex(string(data)), nil
+	r.Body = io.NopCloser(bytes.NewReader(data))
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // secret looks up the secret for the access key, mapping an unknown key to
 // ErrInvalidAccessKeyID with the AWSAccessKeyId detail.
 func (v *Verifier) secret(r *http.Request, accessKeyID string) (string, error) {
 	s, err := v.Credentials.Secret(r.Context(), accessKeyID)
+	if errors.Is(err, ErrInvalidAccessKeyID) {
+		return "", ErrInvalidAccessKeyID.with("", Detail{"AWSAccessKeyId", accessKeyID})
+	}
 	if err != nil {
-		if e, ok := err.(*Error); ok && e == ErrInvalidAccessKeyID {
-			return "", ErrInvalidAccessKeyID.with("", Detail{"AWSAccessKeyId", accessKeyID})
-		}
 		return "", err
 	}
 	return s, nil

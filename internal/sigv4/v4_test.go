@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -538,5 +540,59 @@ func TestCanonicalQuery(t *testing.T) {
 	}
 	if got := canonicalQuery("X-Amz-Signature=abc&z=1", true); got != "z=1" {
 		t.Errorf("presign canonical query = %q", got)
+	}
+}
+
+// errCredentials is a CredentialStore that fails every lookup with err.
+type errCredentials struct{ err error }
+
+func (e errCredentials) Secret(context.Context, string) (string, error) { return "", e.err }
+
+func TestCredentialStoreErrors(t *testing.T) {
+	req := s3Request(t, "GET", "k", "", nil)
+	signHeader(t, req, testCreds, emptySHA256, "s3", signTime)
+
+	wrapped := fmt.Errorf("iam: lookup: %w", ErrInvalidAccessKeyID)
+	v := &Verifier{Credentials: errCredentials{wrapped}, Now: func() time.Time { return signTime }}
+	_, err := v.Verify(serverSide(t, req))
+	checkErr(t, err, ErrInvalidAccessKeyID)
+	if d := err.(*Error).Details; len(d) != 1 || d[0].Value != testAKID {
+		t.Fatalf("details = %v", d)
+	}
+
+	down := errors.New("database is down")
+	v.Credentials = errCredentials{down}
+	if _, err := v.Verify(serverSide(t, req)); err != down {
+		t.Fatalf("err = %v, want the store's error unchanged", err)
+	}
+}
+
+// BenchmarkVerify measures header and presigned SigV4 verification of a
+// typical S3 request (body excluded).
+func BenchmarkVerify(b *testing.B) {
+	header := s3Request(b, "PUT", "photos/2024/a b.jpg", "x-id=PutObject", []byte("x"))
+	header.Header.Set("Content-Type", "image/jpeg")
+	header.Header.Set("X-Amz-Meta-Camera", "x100")
+	signHeader(b, header, testCreds, UnsignedPayload, "s3", signTime)
+	presigned := s3Request(b, "GET", "photos/2024/a b.jpg", "X-Amz-Expires=900", nil)
+	signed, _, err := v4signer.NewSigner().PresignHTTP(context.Background(), testCreds, presigned, UnsignedPayload, "s3",
+		"eu-west-3", signTime, func(o *v4signer.SignerOptions) { o.DisableURIPathEscaping = true })
+	if err != nil {
+		b.Fatal(err)
+	}
+	presigned, _ = http.NewRequest("GET", signed, nil)
+	for _, bc := range []struct {
+		name string
+		req  *http.Request
+	}{{"header", serverSide(b, header)}, {"presigned", serverSide(b, presigned)}} {
+		b.Run(bc.name, func(b *testing.B) {
+			v := newVerifier(signTime)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := v.Verify(bc.req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
