@@ -243,6 +243,11 @@ type Store interface {
 
 // Tx is a metadata transaction. Methods that modify state return
 // ErrReadOnly inside View.
+//
+// Object keys are byte strings compared bytewise (S3 orders keys by their
+// UTF-8 bytes); a backend must store them exactly, NUL bytes included, and
+// order them bytewise (PostgreSQL: bytea, or text with COLLATE "C" if NUL is
+// excluded upstream).
 type Tx interface {
 	// Buckets.
 
@@ -290,6 +295,8 @@ type Tx interface {
 
 	// Multipart uploads.
 
+	// CreateUpload stores a new upload, assigning u.UploadID (IDs of later
+	// uploads sort after earlier ones).
 	CreateUpload(bucket string, u *Upload) error
 	// Upload returns an upload of key; ErrNoSuchUpload if absent.
 	Upload(bucket, key, uploadID string) (*Upload, error)
@@ -308,6 +315,8 @@ type Tx interface {
 	// Blob bookkeeping.
 
 	// RefBlob records that blob id is referenced by committed metadata.
+	// Blob IDs are never reused, so an ID is never referenced again after
+	// ReleaseBlobs.
 	RefBlob(id string) error
 	// BlobReferenced reports whether id is referenced.
 	BlobReferenced(id string) (bool, error)

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/sluicehq/sluice/internal/meta"
 )
@@ -113,15 +114,30 @@ func (s *Store) View(ctx context.Context, fn func(meta.Tx) error) error {
 		return meta.ErrClosed
 	default:
 	}
-	return s.db.View(func(btx *bbolt.Tx) error {
+	err := s.db.View(func(btx *bbolt.Tx) error {
 		return call(fn, &tx{btx: btx})
 	})
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		// Close won the race with the check above.
+		return meta.ErrClosed
+	}
+	return err
 }
 
 // Update implements meta.Store. Once the closure is queued, Update waits for
 // the commit even if ctx is cancelled, so that the caller always learns
 // whether the change was made.
 func (s *Store) Update(ctx context.Context, fn func(meta.Tx) error) error {
+	// Check before queueing: select picks at random among ready cases,
+	// and the queue usually has room.
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case <-s.stop:
+		return meta.ErrClosed
+	default:
+	}
 	req := &request{fn: fn, done: make(chan error, 1)}
 	select {
 	case <-s.stop:
@@ -130,7 +146,20 @@ func (s *Store) Update(ctx context.Context, fn func(meta.Tx) error) error {
 		return ctx.Err()
 	case s.reqs <- req:
 	}
-	return <-req.done
+	select {
+	case err := <-req.done:
+		return err
+	case <-s.done:
+		// The committer answers every request it takes before it
+		// exits, so one still unanswered was queued too late and never
+		// ran.
+		select {
+		case err := <-req.done:
+			return err
+		default:
+			return meta.ErrClosed
+		}
+	}
 }
 
 func (s *Store) commitLoop() {

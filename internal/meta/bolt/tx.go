@@ -123,22 +123,43 @@ func partKey(uploadID string, n int) []byte {
 type tx struct {
 	btx      *bbolt.Tx
 	writable bool
-	// dirty is set by the first modification; see Store.runBatch.
+	// dirty is set by the first modification (not by a method that fails
+	// before modifying anything); see Store.runBatch.
 	dirty bool
 }
 
 var _ meta.Tx = (*tx)(nil)
 
+// write checks that the transaction may modify the store. Modifications
+// themselves go through put, del, putJSON and nextSeq, which mark it dirty.
 func (t *tx) write() error {
 	if !t.writable {
 		return meta.ErrReadOnly
 	}
-	t.dirty = true
 	return nil
 }
 
 func (t *tx) nextSeq() (uint64, error) {
+	t.dirty = true
 	return t.btx.Bucket(bktSeq).NextSequence()
+}
+
+func (t *tx) put(b *bbolt.Bucket, key, value []byte) error {
+	t.dirty = true
+	return b.Put(key, value)
+}
+
+func (t *tx) del(b *bbolt.Bucket, key []byte) error {
+	t.dirty = true
+	return b.Delete(key)
+}
+
+func (t *tx) putJSON(b *bbolt.Bucket, key []byte, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return t.put(b, key, raw)
 }
 
 func getJSON[T any](b *bbolt.Bucket, key []byte) (*T, error) {
@@ -151,14 +172,6 @@ func getJSON[T any](b *bbolt.Bucket, key []byte) (*T, error) {
 		return nil, fmt.Errorf("bolt: decode %q: %w", key, err)
 	}
 	return v, nil
-}
-
-func putJSON(b *bbolt.Bucket, key []byte, v any) error {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return b.Put(key, raw)
 }
 
 // Buckets.
@@ -198,6 +211,7 @@ func (t *tx) CreateBucket(b *meta.Bucket) error {
 	if bb.Get([]byte(b.Name)) != nil {
 		return meta.ErrBucketExists
 	}
+	t.dirty = true
 	root, err := t.btx.CreateBucket(objRoot(b.Name))
 	if err != nil {
 		return fmt.Errorf("bolt: create bucket root: %w", err)
@@ -207,7 +221,7 @@ func (t *tx) CreateBucket(b *meta.Bucket) error {
 			return err
 		}
 	}
-	return putJSON(bb, []byte(b.Name), b)
+	return t.putJSON(bb, []byte(b.Name), b)
 }
 
 func (t *tx) PutBucket(b *meta.Bucket) error {
@@ -218,7 +232,7 @@ func (t *tx) PutBucket(b *meta.Bucket) error {
 	if bb.Get([]byte(b.Name)) == nil {
 		return meta.ErrNoSuchBucket
 	}
-	return putJSON(bb, []byte(b.Name), b)
+	return t.putJSON(bb, []byte(b.Name), b)
 }
 
 func (t *tx) DeleteBucket(name string) error {
@@ -235,10 +249,11 @@ func (t *tx) DeleteBucket(name string) error {
 	if k, _ := root.Bucket(subUploads).Cursor().First(); k != nil {
 		return meta.ErrBucketNotEmpty
 	}
+	t.dirty = true
 	if err := t.btx.DeleteBucket(objRoot(name)); err != nil {
 		return err
 	}
-	return t.btx.Bucket(bktBuckets).Delete([]byte(name))
+	return t.del(t.btx.Bucket(bktBuckets), []byte(name))
 }
 
 func (t *tx) root(bucket string) (*bbolt.Bucket, error) {
@@ -252,7 +267,18 @@ func (t *tx) root(bucket string) (*bbolt.Bucket, error) {
 // Objects.
 
 func (t *tx) head(root *bbolt.Bucket, key string) (*head, error) {
-	return getJSON[head](root.Bucket(subHeads), []byte(key))
+	h, err := getJSON[head](root.Bucket(subHeads), []byte(key))
+	if h != nil {
+		h.V.Key = key
+	}
+	return h, err
+}
+
+// has reports whether b holds key. Unlike b.Get(key) != nil, it also sees a
+// key with an empty value put earlier in the same transaction.
+func has(b *bbolt.Bucket, key []byte) bool {
+	k, _ := b.Cursor().Seek(key)
+	return bytes.Equal(k, key)
 }
 
 func (t *tx) Latest(bucket, key string) (*meta.Version, error) {
@@ -311,6 +337,7 @@ func (t *tx) Version(bucket, key, versionID string) (*meta.Version, error) {
 	if v == nil || v.VersionID != versionID {
 		return nil, meta.ErrNoSuchVersion
 	}
+	v.Key = key
 	return v, nil
 }
 
@@ -348,15 +375,16 @@ func (t *tx) PutVersion(bucket string, v *meta.Version, inline []byte) (meta.Put
 		v.VersionID = meta.FormatID(seq)
 	}
 	if v.Inline {
-		if err := root.Bucket(subData).Put(u64(seq), inline); err != nil {
+		// bbolt keeps the value until commit, so it must be ours.
+		if err := t.put(root.Bucket(subData), u64(seq), bytes.Clone(inline)); err != nil {
 			return res, err
 		}
 	}
-	if err := putJSON(root.Bucket(subVersions), versionKey(v.Key, seq), v); err != nil {
+	if err := t.putJSON(root.Bucket(subVersions), versionKey(v.Key, seq), v); err != nil {
 		return res, err
 	}
 	h.V = *v
-	return res, putJSON(root.Bucket(subHeads), []byte(v.Key), h)
+	return res, t.putJSON(root.Bucket(subHeads), []byte(v.Key), h)
 }
 
 // removeVersion deletes the version record and inline data of seq, which
@@ -372,11 +400,12 @@ func (t *tx) removeVersion(root *bbolt.Bucket, key string, seq uint64, versionID
 	if old == nil || old.VersionID != versionID {
 		return nil, meta.ErrNoSuchVersion
 	}
-	if err := vb.Delete(vk); err != nil {
+	old.Key = key
+	if err := t.del(vb, vk); err != nil {
 		return nil, err
 	}
 	if old.Inline {
-		if err := root.Bucket(subData).Delete(u64(seq)); err != nil {
+		if err := t.del(root.Bucket(subData), u64(seq)); err != nil {
 			return nil, err
 		}
 	}
@@ -396,7 +425,7 @@ func (t *tx) UpdateVersion(bucket string, v *meta.Version) error {
 	if vb.Get(vk) == nil {
 		return meta.ErrNoSuchVersion
 	}
-	if err := putJSON(vb, vk, v); err != nil {
+	if err := t.putJSON(vb, vk, v); err != nil {
 		return err
 	}
 	h, err := t.head(root, v.Key)
@@ -405,7 +434,7 @@ func (t *tx) UpdateVersion(bucket string, v *meta.Version) error {
 	}
 	if h != nil && h.V.Seq == v.Seq {
 		h.V = *v
-		return putJSON(root.Bucket(subHeads), []byte(v.Key), h)
+		return t.putJSON(root.Bucket(subHeads), []byte(v.Key), h)
 	}
 	return nil
 }
@@ -435,15 +464,16 @@ func (t *tx) DeleteVersion(bucket, key, versionID string) (*meta.Version, error)
 		prefix := encKey(key)
 		k, raw := root.Bucket(subVersions).Cursor().Seek(prefix)
 		if k == nil || !bytes.HasPrefix(k, prefix) {
-			return old, hb.Delete([]byte(key))
+			return old, t.del(hb, []byte(key))
 		}
 		var next meta.Version
 		if err := json.Unmarshal(raw, &next); err != nil {
 			return nil, err
 		}
+		next.Key = key
 		h.V = next
 	}
-	return old, putJSON(hb, []byte(key), h)
+	return old, t.putJSON(hb, []byte(key), h)
 }
 
 func (t *tx) Inline(bucket string, v *meta.Version) ([]byte, error) {
@@ -451,8 +481,9 @@ func (t *tx) Inline(bucket string, v *meta.Version) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw := root.Bucket(subData).Get(u64(v.Seq))
-	if raw == nil {
+	dk := u64(v.Seq)
+	k, raw := root.Bucket(subData).Cursor().Seek(dk)
+	if !bytes.Equal(k, dk) {
 		return nil, meta.ErrNoSuchVersion
 	}
 	return bytes.Clone(raw), nil
@@ -481,6 +512,8 @@ func (t *tx) Objects(bucket string, opts meta.ListOptions) iter.Seq2[*meta.Versi
 				yield(nil, fmt.Errorf("bolt: decode head %q: %w", k, err))
 				return
 			}
+			// JSON replaces invalid UTF-8; the record's key is exact.
+			h.V.Key = string(k)
 			if !yield(&h.V, nil) {
 				return
 			}
@@ -525,6 +558,10 @@ func (t *tx) Versions(bucket string, opts meta.VersionListOptions) iter.Seq2[*me
 				yield(nil, fmt.Errorf("bolt: decode version: %w", err))
 				return
 			}
+			if v.Key, _, err = decKey(k); err != nil {
+				yield(nil, err)
+				return
+			}
 			if !yield(v, nil) {
 				return
 			}
@@ -536,6 +573,15 @@ func (t *tx) Versions(bucket string, opts meta.VersionListOptions) iter.Seq2[*me
 
 func uploadKey(key, uploadID string) []byte {
 	return append(encKey(key), uploadID...)
+}
+
+// setUploadKey restores the keys of a decoded upload from its record key:
+// JSON replaces invalid UTF-8. Object.Key, when set, is the upload's key.
+func setUploadKey(u *meta.Upload, key string) {
+	u.Key = key
+	if u.Object.Key != "" {
+		u.Object.Key = key
+	}
 }
 
 func (t *tx) CreateUpload(bucket string, u *meta.Upload) error {
@@ -551,7 +597,7 @@ func (t *tx) CreateUpload(bucket string, u *meta.Upload) error {
 		return err
 	}
 	u.UploadID = meta.FormatID(seq)
-	return putJSON(root.Bucket(subUploads), uploadKey(u.Key, u.UploadID), u)
+	return t.putJSON(root.Bucket(subUploads), uploadKey(u.Key, u.UploadID), u)
 }
 
 func (t *tx) Upload(bucket, key, uploadID string) (*meta.Upload, error) {
@@ -566,6 +612,7 @@ func (t *tx) Upload(bucket, key, uploadID string) (*meta.Upload, error) {
 	if u == nil {
 		return nil, meta.ErrNoSuchUpload
 	}
+	setUploadKey(u, key)
 	return u, nil
 }
 
@@ -582,7 +629,7 @@ func (t *tx) DeleteUpload(bucket, key, uploadID string) ([]meta.UploadPart, erro
 	if ub.Get(uk) == nil {
 		return nil, meta.ErrNoSuchUpload
 	}
-	if err := ub.Delete(uk); err != nil {
+	if err := t.del(ub, uk); err != nil {
 		return nil, err
 	}
 	pb := root.Bucket(subParts)
@@ -599,7 +646,7 @@ func (t *tx) DeleteUpload(bucket, key, uploadID string) ([]meta.UploadPart, erro
 		dead = append(dead, bytes.Clone(k))
 	}
 	for _, k := range dead {
-		if err := pb.Delete(k); err != nil {
+		if err := t.del(pb, k); err != nil {
 			return nil, err
 		}
 	}
@@ -623,7 +670,7 @@ func (t *tx) PutPart(bucket, key, uploadID string, p *meta.UploadPart) (*meta.Up
 	if err != nil {
 		return nil, err
 	}
-	return old, putJSON(pb, pk, p)
+	return old, t.putJSON(pb, pk, p)
 }
 
 func (t *tx) Parts(bucket, key, uploadID string, marker int) iter.Seq2[*meta.UploadPart, error] {
@@ -680,6 +727,12 @@ func (t *tx) Uploads(bucket string, opts meta.UploadListOptions) iter.Seq2[*meta
 				yield(nil, err)
 				return
 			}
+			key, _, err := decKey(k)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			setUploadKey(u, key)
 			if !yield(u, nil) {
 				return
 			}
@@ -693,11 +746,11 @@ func (t *tx) RefBlob(id string) error {
 	if err := t.write(); err != nil {
 		return err
 	}
-	return t.btx.Bucket(bktBlobs).Put([]byte(id), nil)
+	return t.put(t.btx.Bucket(bktBlobs), []byte(id), nil)
 }
 
 func (t *tx) BlobReferenced(id string) (bool, error) {
-	return t.btx.Bucket(bktBlobs).Get([]byte(id)) != nil, nil
+	return has(t.btx.Bucket(bktBlobs), []byte(id)), nil
 }
 
 func (t *tx) ReleaseBlobs(ids ...string) error {
@@ -709,10 +762,10 @@ func (t *tx) ReleaseBlobs(ids ...string) error {
 	}
 	refs, gc := t.btx.Bucket(bktBlobs), t.btx.Bucket(bktGC)
 	for _, id := range ids {
-		if err := refs.Delete([]byte(id)); err != nil {
+		if err := t.del(refs, []byte(id)); err != nil {
 			return err
 		}
-		if err := gc.Put([]byte(id), nil); err != nil {
+		if err := t.put(gc, []byte(id), nil); err != nil {
 			return err
 		}
 	}
@@ -734,7 +787,7 @@ func (t *tx) ForgetReleased(ids ...string) error {
 	}
 	gc := t.btx.Bucket(bktGC)
 	for _, id := range ids {
-		if err := gc.Delete([]byte(id)); err != nil {
+		if err := t.del(gc, []byte(id)); err != nil {
 			return err
 		}
 	}
@@ -786,7 +839,7 @@ func (t *tx) PutUser(u *meta.User, create bool) error {
 	case !create && !exists:
 		return meta.ErrNoSuchUser
 	}
-	return putJSON(b, []byte(u.Name), u)
+	return t.putJSON(b, []byte(u.Name), u)
 }
 
 func (t *tx) DeleteUser(name string) error {
@@ -797,7 +850,7 @@ func (t *tx) DeleteUser(name string) error {
 	if b.Get([]byte(name)) == nil {
 		return meta.ErrNoSuchUser
 	}
-	return b.Delete([]byte(name))
+	return t.del(b, []byte(name))
 }
 
 func (t *tx) AccessKey(id string) (*meta.AccessKey, error) {
@@ -840,7 +893,7 @@ func (t *tx) PutAccessKey(k *meta.AccessKey, create bool) error {
 	case !create && !exists:
 		return meta.ErrNoSuchAccessKey
 	}
-	return putJSON(b, []byte(k.ID), k)
+	return t.putJSON(b, []byte(k.ID), k)
 }
 
 func (t *tx) DeleteAccessKey(id string) error {
@@ -851,5 +904,5 @@ func (t *tx) DeleteAccessKey(id string) error {
 	if b.Get([]byte(id)) == nil {
 		return meta.ErrNoSuchAccessKey
 	}
-	return b.Delete([]byte(id))
+	return t.del(b, []byte(id))
 }
