@@ -90,9 +90,46 @@ func (s *Store) Bucket(ctx context.Context, name string) (*meta.Bucket, error) {
 	return b, err
 }
 
-// DeleteBucket removes an empty bucket.
+// DeleteBucket removes a bucket that holds no object versions. As on S3,
+// multipart uploads still in progress do not keep it: they are aborted.
 func (s *Store) DeleteBucket(ctx context.Context, name string) error {
-	return s.update(ctx, func(tx meta.Tx) error { return tx.DeleteBucket(name) })
+	released := false
+	err := s.update(ctx, func(tx meta.Tx) error {
+		released = false
+		if _, err := tx.Bucket(name); err != nil {
+			return err
+		}
+		for _, err := range tx.Objects(name, meta.ListOptions{}) {
+			if err != nil {
+				return err
+			}
+			return ErrBucketNotEmpty
+		}
+		var uploads []*meta.Upload
+		for u, err := range tx.Uploads(name, meta.UploadListOptions{}) {
+			if err != nil {
+				return err
+			}
+			uploads = append(uploads, u)
+		}
+		for _, u := range uploads {
+			parts, err := tx.DeleteUpload(name, u.Key, u.UploadID)
+			if err != nil {
+				return err
+			}
+			for _, p := range parts {
+				if err := tx.ReleaseBlobs(p.BlobID); err != nil {
+					return err
+				}
+				released = true
+			}
+		}
+		return tx.DeleteBucket(name)
+	})
+	if err == nil && released {
+		s.wakeCollector()
+	}
+	return err
 }
 
 // ListBuckets returns the buckets for which keep returns true (nil keeps

@@ -129,7 +129,9 @@ func (s *Store) CopyObject(ctx context.Context, in *CopyInput) (*CopyResult, err
 	if sv.Size > MaxPutSize {
 		return nil, invalidRequest("The specified copy source is larger than the maximum allowable size for a copy source: %d", int64(MaxPutSize))
 	}
-	sameObject := in.Source.Bucket == in.Bucket && in.Source.Key == in.Key
+	// Naming a source version makes a copy onto the same key legal: it is
+	// how a previous version is restored.
+	sameObject := in.Source.Bucket == in.Bucket && in.Source.Key == in.Key && in.Source.VersionID == ""
 	changesSomething := in.ReplaceMetadata ||
 		(in.Meta.StorageClass != "" && in.Meta.StorageClass != sv.StorageClass) ||
 		(in.ChecksumAlgorithm != "" && string(in.ChecksumAlgorithm) != sv.Checksum.Algorithm)

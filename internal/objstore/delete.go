@@ -33,6 +33,13 @@ type DeleteOutcome struct {
 // DeleteObject deletes an object (creating a delete marker on a versioned
 // bucket) or, with a version ID, permanently deletes that version.
 func (s *Store) DeleteObject(ctx context.Context, bucket, key, versionID string) (DeleteResult, error) {
+	if versionID != "" {
+		// A lone DELETE reports a malformed version ID as such; in a
+		// batch S3 reports it as NoSuchVersion (see deleteOne).
+		if err := validVersionID(versionID); err != nil {
+			return DeleteResult{}, err
+		}
+	}
 	out := s.DeleteObjects(ctx, bucket, []ObjectID{{Key: key, VersionID: versionID}})
 	return out[0].DeleteResult, out[0].Err
 }
@@ -83,7 +90,7 @@ func (s *Store) deleteOne(tx meta.Tx, b *meta.Bucket, id ObjectID) (DeleteResult
 	}
 	if id.VersionID != "" {
 		if err := validVersionID(id.VersionID); err != nil {
-			return DeleteResult{}, nil, err
+			return DeleteResult{}, nil, ErrNoSuchVersion
 		}
 		old, err := tx.DeleteVersion(b.Name, id.Key, id.VersionID)
 		if errors.Is(err, meta.ErrNoSuchVersion) {

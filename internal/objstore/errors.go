@@ -16,6 +16,8 @@ type Error struct {
 	DeleteMarker bool
 	VersionID    string
 	LastModified time.Time
+	// ETag is set on NotModified: a 304 carries the ETag a 200 would.
+	ETag string
 	// ObjectSize is set for InvalidRange so that the response can carry
 	// Content-Range: bytes */size.
 	ObjectSize int64

@@ -245,6 +245,9 @@ func (s *Store) prepare(v *meta.Version, in *GetInput) (*Object, error) {
 			ec := *e
 			ec.VersionID = v.VersionID
 			ec.LastModified = v.LastModified
+			if ec.Code == ErrNotModified.Code {
+				ec.ETag = v.ETag
+			}
 			return nil, &ec
 		}
 		return nil, err
@@ -268,8 +271,13 @@ func (s *Store) prepare(v *meta.Version, in *GetInput) (*Object, error) {
 			off += p.Size
 		}
 		obj.Offset, obj.Length = off, parts[in.PartNumber-1].Size
-		obj.PartsCount = len(parts)
-		obj.Partial = v.Multipart
+		// A part is a range, even the one part of a simple object (S3
+		// answers 206 with a Content-Range); only multipart objects
+		// report a parts count.
+		obj.Partial = true
+		if v.Multipart {
+			obj.PartsCount = len(parts)
+		}
 	case in.Range != nil:
 		off, n, err := in.Range.resolve(v.Size)
 		if err != nil {

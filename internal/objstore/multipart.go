@@ -236,11 +236,17 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, in *CompleteInput) 
 	released := false
 	err := s.update(ctx, func(tx meta.Tx) error {
 		released = false
-		if err := checkWritePreconditions(tx, in.Bucket, in.Key, in.IfMatch, in.IfNoneMatch); err != nil {
+		u, err := tx.Upload(in.Bucket, in.Key, in.UploadID)
+		if errors.Is(err, meta.ErrNoSuchUpload) {
+			if v := completedBefore(tx, in); v != nil {
+				out = v
+				return nil
+			}
+		}
+		if err != nil {
 			return err
 		}
-		u, err := tx.Upload(in.Bucket, in.Key, in.UploadID)
-		if err != nil {
+		if err := checkWritePreconditions(tx, in.Bucket, in.Key, in.IfMatch, in.IfNoneMatch); err != nil {
 			return err
 		}
 		stored := make(map[int]*meta.UploadPart)
@@ -298,6 +304,23 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, in *CompleteInput) 
 		s.wakeCollector()
 	}
 	return out, nil
+}
+
+// completedBefore returns the current version of the key if it is what
+// completing in's part list produced: S3 answers a repeated
+// CompleteMultipartUpload (a client retrying after a lost response) with
+// the object the first one created.
+func completedBefore(tx meta.Tx, in *CompleteInput) *meta.Version {
+	v, err := tx.Latest(in.Bucket, in.Key)
+	if err != nil || v.DeleteMarker || !v.Multipart || len(v.Parts) != len(in.Parts) {
+		return nil
+	}
+	for i, p := range in.Parts {
+		if v.Parts[i].Number != p.Number || v.Parts[i].ETag != strings.Trim(p.ETag, `"`) {
+			return nil
+		}
+	}
+	return v
 }
 
 // assemble builds the object version of a completed upload, validating the
@@ -366,7 +389,11 @@ func assemble(u *meta.Upload, in *CompleteInput, stored map[int]*meta.UploadPart
 		}
 		ck.Value = checksum.Encode(sum)
 	}
-	if want := in.Checksum.Value; want != "" && ck.Type == string(checksum.FullObject) {
+	if want := in.Checksum.Value; want != "" {
+		// A composite value may be sent with or without its "-N".
+		if ck.Type == string(checksum.Composite) && !strings.Contains(want, "-") {
+			want = fmt.Sprintf("%s-%d", want, len(in.Parts))
+		}
 		if checksum.Algorithm(in.Checksum.Algorithm) != alg || want != ck.Value {
 			return nil, newErr("BadDigest", "The %s you specified did not match the calculated checksum.", in.Checksum.Algorithm)
 		}

@@ -3,6 +3,8 @@ package s3api
 import (
 	"encoding/xml"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/sluicehq/sluice/internal/iam"
@@ -25,16 +27,38 @@ type bucketElem struct {
 	BucketRegion string `xml:"BucketRegion,omitempty"`
 }
 
+// maxListBuckets is the largest page of ListBuckets.
+const maxListBuckets = 10000
+
 func (h *Handler) listBuckets(rq *request) error {
 	p := rq.principal
 	prefix := rq.query.Get("prefix")
+	limit := maxListBuckets
+	if v := rq.query.Get("max-buckets"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxListBuckets {
+			return errorf("InvalidArgument", "Argument max-buckets must be an integer between 1 and 10000")
+		}
+		limit = n
+	}
+	after := ""
+	if tok := rq.query.Get("continuation-token"); tok != "" {
+		var err error
+		if after, err = decodeToken(tok); err != nil {
+			return errorf("InvalidArgument", "The continuation token provided is incorrect")
+		}
+	}
 	buckets, err := h.store.ListBuckets(rq.ctx(), func(b *meta.Bucket) bool {
-		return iam.CanAccessBucket(p, b.Owner) && strings.HasPrefix(b.Name, prefix)
+		return iam.CanAccessBucket(p, b.Owner) && strings.HasPrefix(b.Name, prefix) && b.Name > after
 	})
 	if err != nil {
 		return err
 	}
 	out := listAllMyBucketsResult{NS: s3NS, Owner: owner{ID: p.ID, DisplayName: p.DisplayName}, Prefix: prefix}
+	if len(buckets) > limit {
+		buckets = buckets[:limit]
+		out.Token = encodeToken(buckets[limit-1].Name)
+	}
 	for _, b := range buckets {
 		out.Buckets = append(out.Buckets, bucketElem{Name: b.Name, CreationDate: isoTime(b.Created), BucketRegion: b.Region})
 	}
@@ -174,11 +198,14 @@ func toTags(in []tagElem) []meta.Tag {
 	return out
 }
 
+// fromTags returns the Tagging document of a tag set, ordered by key as
+// S3 returns it.
 func fromTags(in []meta.Tag) tagging {
 	out := tagging{NS: s3NS, TagSet: []tagElem{}}
 	for _, t := range in {
 		out.TagSet = append(out.TagSet, tagElem{Key: t.Key, Value: t.Value})
 	}
+	slices.SortFunc(out.TagSet, func(a, b tagElem) int { return strings.Compare(a.Key, b.Key) })
 	return out
 }
 

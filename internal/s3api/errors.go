@@ -182,6 +182,9 @@ func (h *Handler) writeError(rq *request, err error) {
 		if !src.LastModified.IsZero() {
 			hd.Set("Last-Modified", src.LastModified.UTC().Format(http.TimeFormat))
 		}
+		if src.ETag != "" {
+			hd.Set("ETag", `"`+src.ETag+`"`)
+		}
 		if src.Code == "InvalidRange" {
 			hd.Set("Content-Range", "bytes */"+strconv.FormatInt(src.ObjectSize, 10))
 		}

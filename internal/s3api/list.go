@@ -42,8 +42,9 @@ func (e encoder) enc(s string) string {
 	if !e || s == "" {
 		return s
 	}
-	// S3 encodes like a form value but keeps '/' readable.
-	return strings.ReplaceAll(url.QueryEscape(s), "%2F", "/")
+	// S3 encodes like a form value, but a space as %20 (so that '+' and
+	// ' ' differ once decoded) and keeps '/' readable.
+	return strings.NewReplacer("+", "%20", "%2F", "/").Replace(url.QueryEscape(s))
 }
 
 func (e encoder) encodingType() string {
@@ -75,7 +76,7 @@ type listBucketResult struct {
 	Prefix                string       `xml:"Prefix"`
 	Marker                *string      `xml:"Marker,omitempty"`
 	NextMarker            string       `xml:"NextMarker,omitempty"`
-	ContinuationToken     string       `xml:"ContinuationToken,omitempty"`
+	ContinuationToken     *string      `xml:"ContinuationToken,omitempty"`
 	NextContinuationToken string       `xml:"NextContinuationToken,omitempty"`
 	StartAfter            string       `xml:"StartAfter,omitempty"`
 	KeyCount              *int         `xml:"KeyCount,omitempty"`
@@ -130,18 +131,23 @@ func (h *Handler) listObjects(rq *request) error {
 		in.After = q.Get("start-after")
 		out.StartAfter = e.enc(in.After)
 		if _, ok := q["continuation-token"]; ok {
+			// An empty token starts at the beginning and is echoed.
 			tok := q.Get("continuation-token")
-			after, err := decodeToken(tok)
-			if err != nil {
-				return errorf("InvalidArgument", "The continuation token provided is incorrect")
+			if tok != "" {
+				after, err := decodeToken(tok)
+				if err != nil {
+					return errorf("InvalidArgument", "The continuation token provided is incorrect")
+				}
+				in.After = after
 			}
-			in.After = after
-			out.ContinuationToken = tok
+			out.ContinuationToken = &tok
 		}
 	} else {
 		in.After = q.Get("marker")
 		m := e.enc(in.After)
 		out.Marker = &m
+		// Version 1 returns the prefix as given, encoding-type or not.
+		out.Prefix = in.Prefix
 	}
 	res, err := h.store.ListObjects(rq.ctx(), in)
 	if err != nil {

@@ -1,8 +1,11 @@
 package s3api
 
 import (
+	"bytes"
 	"encoding/xml"
+	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/sluicehq/sluice/internal/checksum"
@@ -149,7 +152,7 @@ type completeMultipartUploadResult struct {
 
 func (h *Handler) completeMultipartUpload(rq *request) error {
 	var doc completeMultipartUpload
-	if err := readXML(rq, &doc, false); err != nil {
+	if err := readCompleteDoc(rq, &doc); err != nil {
 		return err
 	}
 	in := &objstore.CompleteInput{
@@ -179,18 +182,47 @@ func (h *Handler) completeMultipartUpload(rq *request) error {
 		return err
 	}
 	setVersionHeader(rq.w.Header(), v.VersionID)
-	scheme := "http"
+	// Location is the object's URL in the addressing style of the request,
+	// its key percent-encoded.
+	loc := url.URL{Scheme: "http", Host: rq.r.Host, Path: "/" + rq.bucket + "/" + rq.key}
 	if rq.r.TLS != nil {
-		scheme = "https"
+		loc.Scheme = "https"
+	}
+	if rq.vhost {
+		loc.Path = "/" + rq.key
 	}
 	writeXML(rq, http.StatusOK, &completeMultipartUploadResult{
 		NS:            s3NS,
-		Location:      scheme + "://" + rq.r.Host + "/" + rq.bucket + "/" + rq.key,
+		Location:      loc.String(),
 		Bucket:        rq.bucket,
 		Key:           rq.key,
 		ETag:          `"` + v.ETag + `"`,
 		checksumElems: checksumXML(v.Checksum, true),
 	})
+	return nil
+}
+
+// readCompleteDoc reads a CompleteMultipartUpload document. Unlike other
+// documents its x-amz-checksum-* headers do not describe the body: they
+// assert the checksum of the whole object, which the store checks. A
+// missing body is an empty part list, which S3 reports as MalformedXML.
+func readCompleteDoc(rq *request, doc *completeMultipartUpload) error {
+	raw, err := io.ReadAll(io.LimitReader(rq.body, maxXMLBody+1))
+	if err != nil {
+		return err
+	}
+	if len(raw) > maxXMLBody {
+		return errorf("MaxMessageLengthExceeded", "Your request was too big.")
+	}
+	if err := objstore.VerifyBytes(raw, rq.r.Header.Get("Content-MD5"), objstore.ChecksumInput{}); err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil
+	}
+	if err := xml.Unmarshal(raw, doc); err != nil {
+		return errorf("MalformedXML", objstore.ErrMalformedXML.Message)
+	}
 	return nil
 }
 

@@ -57,12 +57,19 @@ func stripAWSChunked(ce string) string {
 		return ""
 	}
 	var keep []string
+	chunked := false
 	for _, p := range strings.Split(ce, ",") {
-		if p = strings.TrimSpace(p); p != "" && !strings.EqualFold(p, "aws-chunked") {
+		p = strings.TrimSpace(p)
+		if strings.EqualFold(p, "aws-chunked") {
+			chunked = true
+		} else if p != "" {
 			keep = append(keep, p)
 		}
 	}
-	return strings.Join(keep, ",")
+	if !chunked {
+		return ce
+	}
+	return strings.Join(keep, ", ")
 }
 
 // parseTagQuery parses the URL-query form of x-amz-tagging.
@@ -189,7 +196,7 @@ func (h *Handler) putObject(rq *request) error {
 	if err != nil {
 		return err
 	}
-	if size < 0 && !rq.auth.Payload.Streaming() && rq.r.Header.Get("Transfer-Encoding") == "" {
+	if size < 0 && !rq.auth.Payload.Streaming() && len(rq.r.TransferEncoding) == 0 {
 		return errorf("MissingContentLength", "You must provide the Content-Length HTTP header.")
 	}
 	ck, err := checksumInput(rq)
@@ -306,8 +313,10 @@ func setObjectHeaders(rq *request, obj *objstore.Object) {
 		(!obj.Partial || obj.PartsCount > 0) {
 		ck := v.Checksum
 		if obj.PartsCount > 0 && v.Multipart {
+			// The part's own checksum; the type stays the object's,
+			// which says how the part checksums combine.
 			ck = v.Parts[partIndex(obj)].Checksum
-			ck.Type = string(checksum.FullObject)
+			ck.Type = v.Checksum.Type
 		}
 		if ck.Value != "" {
 			hd.Set(checksum.Algorithm(ck.Algorithm).HeaderName(), ck.Value)
@@ -711,7 +720,9 @@ type objectAttributes struct {
 }
 
 type objectParts struct {
-	TotalPartsCount      int          `xml:"TotalPartsCount"`
+	// The API reference calls it TotalPartsCount; the wire name, which
+	// the SDKs parse, is PartsCount.
+	TotalPartsCount      int          `xml:"PartsCount"`
 	PartNumberMarker     int          `xml:"PartNumberMarker"`
 	NextPartNumberMarker int          `xml:"NextPartNumberMarker"`
 	MaxParts             int          `xml:"MaxParts"`

@@ -88,33 +88,12 @@ func (b *bench) runEngine(ctx context.Context, e engine, parent string) (err err
 	b.res.add(e.name, "disk_mib", float64(size)/(1<<20))
 	b.logf("%s: loaded %d keys in %.1fs, %.0f MiB on disk", e.name, b.cfg.keys, loadTime.Seconds(), float64(size)/(1<<20))
 
-	if err := ctx.Err(); err != nil {
+	// Read and list right after the bulk load, while an LSM may still be
+	// compacting it, then again after the commit phase has given background
+	// work time to settle.
+	if err := b.readPhase(ctx, e.name, s, phaseLoad); err != nil {
 		return err
 	}
-	ops, lat, err := b.reads(s)
-	if err != nil {
-		return fmt.Errorf("%s reads: %w", e.name, err)
-	}
-	b.res.add(e.name, "get_ops", ops)
-	b.res.add(e.name, "get_p50_us", micros(lat.percentile(0.50)))
-	b.res.add(e.name, "get_p99_us", micros(lat.percentile(0.99)))
-	b.logf("%s: get %.0f ops/s p50 %v p99 %v", e.name, ops, lat.percentile(0.5), lat.percentile(0.99))
-
-	page, err := b.listPages(s)
-	if err != nil {
-		return fmt.Errorf("%s list: %w", e.name, err)
-	}
-	b.res.add(e.name, "list_p50_ms", millis(page.percentile(0.50)))
-	b.res.add(e.name, "list_p99_ms", millis(page.percentile(0.99)))
-	delim, err := b.delimiterPages(s)
-	if err != nil {
-		return fmt.Errorf("%s delimiter list: %w", e.name, err)
-	}
-	b.res.add(e.name, "delim_p50_ms", millis(delim.percentile(0.50)))
-	b.res.add(e.name, "delim_p99_ms", millis(delim.percentile(0.99)))
-	b.logf("%s: list page p50 %v p99 %v; delimiter page p50 %v p99 %v", e.name,
-		page.percentile(0.5), page.percentile(0.99), delim.percentile(0.5), delim.percentile(0.99))
-
 	for _, c := range s.committers() {
 		for _, body := range b.cfg.bodies {
 			for _, n := range b.cfg.conc {
@@ -134,6 +113,44 @@ func (b *bench) runEngine(ctx context.Context, e engine, parent string) (err err
 			}
 		}
 	}
+	return b.readPhase(ctx, e.name, s, phaseSettled)
+}
+
+// Read phases: right after the bulk load, and after the commit phase.
+const (
+	phaseLoad    = "load"
+	phaseSettled = "settled"
+)
+
+// readPhase measures point reads, list pages and delimiter pages, recording
+// metrics named with the phase suffix.
+func (b *bench) readPhase(ctx context.Context, name string, s store, phase string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ops, lat, err := b.reads(s)
+	if err != nil {
+		return fmt.Errorf("%s reads: %w", name, err)
+	}
+	b.res.add(name, "get_ops@"+phase, ops)
+	b.res.add(name, "get_p50_us@"+phase, micros(lat.percentile(0.50)))
+	b.res.add(name, "get_p99_us@"+phase, micros(lat.percentile(0.99)))
+	b.logf("%s (%s): get %.0f ops/s p50 %v p99 %v", name, phase, ops, lat.percentile(0.5), lat.percentile(0.99))
+
+	page, err := b.listPages(s)
+	if err != nil {
+		return fmt.Errorf("%s list: %w", name, err)
+	}
+	b.res.add(name, "list_p50_ms@"+phase, millis(page.percentile(0.50)))
+	b.res.add(name, "list_p99_ms@"+phase, millis(page.percentile(0.99)))
+	delim, err := b.delimiterPages(s)
+	if err != nil {
+		return fmt.Errorf("%s delimiter list: %w", name, err)
+	}
+	b.res.add(name, "delim_p50_ms@"+phase, millis(delim.percentile(0.50)))
+	b.res.add(name, "delim_p99_ms@"+phase, millis(delim.percentile(0.99)))
+	b.logf("%s (%s): list page p50 %v p99 %v; delimiter page p50 %v p99 %v", name, phase,
+		page.percentile(0.5), page.percentile(0.99), delim.percentile(0.5), delim.percentile(0.99))
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 )
 
 func init() {
@@ -29,9 +30,13 @@ type pebbleStore struct {
 }
 
 func openPebble(dir string) (store, error) {
-	cache := pebble.NewCache(128 << 20)
+	// A 256 MiB block cache (badger's default) and 10-bit bloom filters on
+	// every level, as CockroachDB configures pebble for point reads.
+	cache := pebble.NewCache(256 << 20)
 	defer cache.Unref()
-	db, err := pebble.Open(dir, &pebble.Options{Cache: cache, Logger: quietPebbleLogger{}})
+	opts := &pebble.Options{Cache: cache, Logger: quietPebbleLogger{}}
+	opts.Levels[0].FilterPolicy = bloom.FilterPolicy(10)
+	db, err := pebble.Open(dir, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -42,7 +42,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		keys      = fs.Int("keys", 1_000_000, "objects loaded for the read and list measurements")
 		loadBatch = fs.Int("load-batch", 10_000, "objects per load transaction")
 		loadOrder = fs.String("load-order", "time", "load order: time (month by month, hosts interleaved) or random")
-		commitDur = fs.Duration("commit-dur", 2*time.Second, "duration of each commit measurement")
+		commitDur = fs.Duration("commit-dur", 1500*time.Millisecond, "duration of each commit measurement")
 		readDur   = fs.Duration("read-dur", 2*time.Second, "duration of the point-read measurement")
 		conc      = fs.String("conc", "1,16,64", "comma-separated committer goroutine counts")
 		bodies    = fs.String("bodies", "0,4096", "comma-separated inline body sizes written by commits")
@@ -91,6 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	began := time.Now()
+	loadStart := loadAverage()
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(stderr, "[%6.1fs] "+format+"\n", append([]any{time.Since(began).Seconds()}, args...)...)
 	}
@@ -128,6 +129,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fsync:   fsync,
 		sizes:   sizes,
 		elapsed: time.Since(began),
+		load:    [2]string{loadStart, loadAverage()},
 	}
 	var sb strings.Builder
 	rep.write(&sb)
@@ -138,6 +140,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return os.WriteFile(*out, []byte(sb.String()), 0o644)
 	}
 	return nil
+}
+
+// loadAverage returns the 1-, 5- and 15-minute load averages, to show
+// whether other work shared the machine.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func parseInts(s string) ([]int, error) {
