@@ -104,9 +104,23 @@ type writer struct {
 	s    *Store
 	f    *os.File
 	done bool
+	// written and flushed count bytes written and handed to writeback.
+	written, flushed int64
 }
 
-func (w *writer) Write(p []byte) (int, error) { return w.f.Write(p) }
+// writebackChunk is how much unflushed data a writer accumulates before it
+// starts writeback of it.
+const writebackChunk = 8 << 20
+
+func (w *writer) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.written += int64(n)
+	if !w.s.noSync && w.written-w.flushed >= writebackChunk {
+		startWriteback(w.f, w.flushed, w.written-w.flushed)
+		w.flushed = w.written
+	}
+	return n, err
+}
 
 func (w *writer) Commit() (string, error) {
 	if w.done {
