@@ -1,7 +1,7 @@
-// Package iam resolves credentials to principals and decides who may act on
-// what. Today it knows the root credentials of the account and the IAM
-// users and access keys kept in the metadata store; policies will plug in
-// behind Authorize.
+// Package iam resolves credentials to principals, manages the IAM users and
+// access keys kept in the metadata store, and decides who may act on what.
+// Today the account root may do everything and a user may act only on the
+// buckets it owns; identity policies will plug in behind Authorize.
 package iam
 
 import (
@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"time"
 
 	"github.com/sluicehq/sluice/internal/meta"
 	"github.com/sluicehq/sluice/internal/sigv4"
@@ -20,6 +21,9 @@ type Principal struct {
 	AccessKeyID string
 	// UserName is the IAM user, "" for the account root.
 	UserName string
+	// UserID is the IAM user's unique ID (AIDA...), the account ID for the
+	// root.
+	UserID string
 	// ID is the canonical user ID S3 reports as owner (64 hex digits).
 	ID string
 	// DisplayName is the owner display name S3 reports.
@@ -30,19 +34,23 @@ type Principal struct {
 // IsRoot reports whether p is the account root.
 func (p *Principal) IsRoot() bool { return p.UserName == "" }
 
-// CanonicalID returns the S3 canonical user ID of a user of an account
-// ("" for the root).
-func CanonicalID(accountID, userName string) string {
-	sum := sha256.Sum256([]byte("sluice:" + accountID + ":" + userName))
+// CanonicalID returns the S3 canonical user ID of a principal of an
+// account: of the root for userID "", else of the user with that unique ID.
+// It derives from the user's unique ID, not its name, so a user created
+// again under a deleted user's name does not own the deleted user's
+// buckets.
+func CanonicalID(accountID, userID string) string {
+	sum := sha256.Sum256([]byte("sluice:" + accountID + ":" + userID))
 	return hex.EncodeToString(sum[:])
 }
 
-// Service resolves access keys.
+// Service resolves access keys and manages IAM users and access keys.
 type Service struct {
 	meta       meta.Store
 	accountID  string
 	rootKey    string
 	rootSecret string
+	now        func() time.Time
 }
 
 var _ sigv4.CredentialStore = (*Service)(nil)
@@ -50,47 +58,75 @@ var _ sigv4.CredentialStore = (*Service)(nil)
 // New returns a Service for an account whose root credentials are
 // rootKey/rootSecret; other keys are looked up in m.
 func New(m meta.Store, accountID, rootKey, rootSecret string) *Service {
-	return &Service{meta: m, accountID: accountID, rootKey: rootKey, rootSecret: rootSecret}
+	return &Service{meta: m, accountID: accountID, rootKey: rootKey, rootSecret: rootSecret, now: time.Now}
 }
 
 // AccountID is the account every principal belongs to.
 func (s *Service) AccountID() string { return s.accountID }
+
+// RootARN is the ARN of the account root.
+func (s *Service) RootARN() string { return "arn:aws:iam::" + s.accountID + ":root" }
+
+// UserARN is the ARN of a user with the given path ("" means "/").
+func (s *Service) UserARN(path, name string) string {
+	if path == "" {
+		path = "/"
+	}
+	return "arn:aws:iam::" + s.accountID + ":user" + path + name
+}
 
 // Root returns the account root principal.
 func (s *Service) Root() *Principal {
 	return &Principal{
 		AccountID:   s.accountID,
 		AccessKeyID: s.rootKey,
+		UserID:      s.accountID,
 		ID:          CanonicalID(s.accountID, ""),
 		DisplayName: "sluice",
-		ARN:         "arn:aws:iam::" + s.accountID + ":root",
+		ARN:         s.RootARN(),
 	}
 }
 
-// Secret implements sigv4.CredentialStore: the root key, or an active IAM
-// user key.
+// Secret implements sigv4.CredentialStore: the configured root key, or an
+// active stored key. An inactive or unknown key is ErrInvalidAccessKeyID.
 func (s *Service) Secret(ctx context.Context, accessKeyID string) (string, error) {
 	if accessKeyID == s.rootKey {
 		return s.rootSecret, nil
 	}
-	k, err := s.key(ctx, accessKeyID)
+	k, _, err := s.activeKey(ctx, accessKeyID)
 	if err != nil {
 		return "", err
 	}
 	return k.Secret, nil
 }
 
-func (s *Service) key(ctx context.Context, id string) (*meta.AccessKey, error) {
-	var k *meta.AccessKey
+// activeKey returns an active stored key and its user (nil for a root
+// key); ErrInvalidAccessKeyID if the key is unknown, inactive or orphaned.
+func (s *Service) activeKey(ctx context.Context, id string) (*meta.AccessKey, *meta.User, error) {
+	var (
+		k *meta.AccessKey
+		u *meta.User
+	)
 	err := s.meta.View(ctx, func(tx meta.Tx) error {
 		var err error
-		k, err = tx.AccessKey(id)
+		if k, err = tx.AccessKey(id); err != nil {
+			return err
+		}
+		if k.UserName == "" {
+			return nil
+		}
+		u, err = tx.User(k.UserName)
 		return err
 	})
-	if errors.Is(err, meta.ErrNoSuchAccessKey) || (err == nil && k.Status != "Active") {
-		return nil, sigv4.ErrInvalidAccessKeyID
+	switch {
+	case errors.Is(err, meta.ErrNoSuchAccessKey), errors.Is(err, meta.ErrNoSuchUser):
+		return nil, nil, sigv4.ErrInvalidAccessKeyID
+	case err != nil:
+		return nil, nil, err
+	case k.Status != StatusActive:
+		return nil, nil, sigv4.ErrInvalidAccessKeyID
 	}
-	return k, err
+	return k, u, nil
 }
 
 // Principal returns the principal an access key belongs to.
@@ -98,22 +134,38 @@ func (s *Service) Principal(ctx context.Context, accessKeyID string) (*Principal
 	if accessKeyID == s.rootKey {
 		return s.Root(), nil
 	}
-	k, err := s.key(ctx, accessKeyID)
+	k, u, err := s.activeKey(ctx, accessKeyID)
 	if err != nil {
 		return nil, err
+	}
+	if u == nil {
+		p := s.Root()
+		p.AccessKeyID = k.ID
+		return p, nil
 	}
 	return &Principal{
 		AccountID:   s.accountID,
 		AccessKeyID: accessKeyID,
-		UserName:    k.UserName,
-		ID:          CanonicalID(s.accountID, k.UserName),
-		DisplayName: k.UserName,
-		ARN:         "arn:aws:iam::" + s.accountID + ":user/" + k.UserName,
+		UserName:    u.Name,
+		UserID:      u.ID,
+		ID:          CanonicalID(s.accountID, u.ID),
+		DisplayName: u.Name,
+		ARN:         u.ARN,
 	}, nil
 }
 
-// ErrAccessDenied is returned by Authorize.
-var ErrAccessDenied = errors.New("iam: access denied")
+// Authorize decides whether p may perform the IAM action (for example
+// "iam:CreateUser") on resource (an ARN). It is the one place IAM API
+// permissions are decided: today only the account root is allowed; a
+// refusal is an ErrAccessDenied error carrying AWS's message.
+func (s *Service) Authorize(p *Principal, action, resource string) error {
+	if p.IsRoot() {
+		return nil
+	}
+	return newErr("AccessDenied",
+		"User: %s is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action",
+		p.ARN, action, resource, action)
+}
 
 // CanAccessBucket reports whether p may act on a bucket owned by the
 // canonical user ownerID: the root may act on everything, a user on what it

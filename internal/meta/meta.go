@@ -208,6 +208,8 @@ type User struct {
 	ARN     string    `json:"arn"`
 	Path    string    `json:"path"`
 	Created time.Time `json:"created"`
+	// Tags is nil when the user has no tags.
+	Tags []Tag `json:"tags,omitempty"`
 }
 
 // AccessKey is a credential pair owned by a user (or by the root account

@@ -21,6 +21,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/blob/disk"
 	"github.com/sluicehq/sluice/internal/iam"
+	"github.com/sluicehq/sluice/internal/iamapi"
 	"github.com/sluicehq/sluice/internal/meta/bolt"
 	"github.com/sluicehq/sluice/internal/objstore"
 	"github.com/sluicehq/sluice/internal/router"
@@ -118,7 +119,9 @@ func Open(cfg Config) (*Server, error) {
 	s3h = s3api.New(s3api.Config{
 		Store: s.store, IAM: ids, Verifier: verifier, Domains: cfg.Domains, Logger: log,
 	})
-	s.handler = router.New(s3h)
+	rt := router.New(s3h)
+	rt.Handle(router.IAM, iamapi.New(iamapi.Config{IAM: ids, Verifier: verifier, Logger: log}))
+	s.handler = rt
 	return s, nil
 }
 

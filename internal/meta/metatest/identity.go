@@ -148,7 +148,8 @@ func testBlobReleased(t *testing.T, s meta.Store) {
 
 func testUsers(t *testing.T, s meta.Store) {
 	alice := &meta.User{Name: "alice", ID: "AIDAALICE", ARN: "arn:aws:iam::000000000000:user/alice", Path: "/", Created: t0}
-	bob := &meta.User{Name: "bob", ID: "AIDABOB", ARN: "arn:aws:iam::000000000000:user/eng/bob", Path: "/eng/", Created: t0}
+	bob := &meta.User{Name: "bob", ID: "AIDABOB", ARN: "arn:aws:iam::000000000000:user/eng/bob", Path: "/eng/", Created: t0,
+		Tags: []meta.Tag{{Key: "team", Value: "eng"}, {Key: "empty", Value: ""}}}
 	get := func(name string) (*meta.User, error) {
 		var u *meta.User
 		err := inView(t, s, func(tx meta.Tx) error {
@@ -167,7 +168,7 @@ func testUsers(t *testing.T, s meta.Store) {
 		}
 		g, w := *got, *want
 		g.Created, w.Created = g.Created.UTC(), w.Created.UTC()
-		if g != w {
+		if !reflect.DeepEqual(g, w) {
 			t.Errorf("%s: got %+v, want %+v", what, g, w)
 		}
 	}
