@@ -163,10 +163,17 @@ func (s *Store) CopyObject(ctx context.Context, in *CopyInput) (*CopyResult, err
 		v.Tags = in.Meta.Tags
 	}
 
-	if in.ChecksumAlgorithm != "" && string(in.ChecksumAlgorithm) != sv.Checksum.Algorithm {
-		// A different checksum needs the bytes: rewrite the content.
+	if (in.ChecksumAlgorithm != "" && string(in.ChecksumAlgorithm) != sv.Checksum.Algorithm) || sv.Multipart {
+		// A different checksum needs the bytes: rewrite the content. So
+		// does a multipart source: S3 makes the copy one single-part
+		// object, with an MD5 ETag and a full-object checksum (a composite
+		// "…-N" one describes parts the copy does not have).
+		alg := in.ChecksumAlgorithm
+		if alg == "" {
+			alg = checksumAlgs(checksum.Algorithm(sv.Checksum.Algorithm))[0]
+		}
 		r := src.reader(ctx, 0, sv.Size)
-		c, err := s.readContent(ctx, r, MaxPutSize, true, in.ChecksumAlgorithm)
+		c, err := s.readContent(ctx, r, MaxPutSize, true, alg)
 		r.Close()
 		if err != nil {
 			return nil, err
@@ -174,8 +181,8 @@ func (s *Store) CopyObject(ctx context.Context, in *CopyInput) (*CopyResult, err
 		defer c.release()
 		v.Multipart = false
 		v.ETag = c.etag()
-		v.Checksum = meta.Checksum{Algorithm: string(in.ChecksumAlgorithm), Type: string(checksum.FullObject),
-			Value: checksum.Encode(c.hash.Sum(in.ChecksumAlgorithm))}
+		v.Checksum = meta.Checksum{Algorithm: string(alg), Type: string(checksum.FullObject),
+			Value: checksum.Encode(c.hash.Sum(alg))}
 		out, err := s.commitVersion(ctx, in.Bucket, v, c, func(tx meta.Tx) error {
 			return checkWritePreconditions(tx, in.Bucket, in.Key, in.IfMatch, in.IfNoneMatch)
 		})

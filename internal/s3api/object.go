@@ -756,7 +756,15 @@ func (h *Handler) getObjectAttributes(rq *request) error {
 		out.ETag = v.ETag
 	}
 	if want["Checksum"] && !v.Checksum.IsZero() {
-		ck := checksumXML(v.Checksum, true)
+		c := v.Checksum
+		if c.Type == string(checksum.Composite) {
+			// S3 reports a composite checksum here without its "-<parts>"
+			// suffix; the part count is in ObjectParts.
+			if i := strings.LastIndexByte(c.Value, '-'); i > 0 {
+				c.Value = c.Value[:i]
+			}
+		}
+		ck := checksumXML(c, true)
 		out.Checksum = &ck
 	}
 	if want["StorageClass"] {

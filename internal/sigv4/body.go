@@ -401,6 +401,11 @@ func (b *Body) readTrailer() error {
 			return truncated(err)
 		}
 		if len(line) == 0 {
+			// minio-go ends its trailing headers with "\n\r\n", an empty
+			// line before x-amz-trailer-signature: keep looking for it.
+			if b.mode == PayloadStreamingSignedTrailer && sig == "" && len(b.trailerRaw) > 0 && lines < maxTrailerLines {
+				continue
+			}
 			break
 		}
 		if b.mode == PayloadStreamingSigned {

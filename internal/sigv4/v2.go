@@ -100,6 +100,27 @@ func CanonicalV2Resource(bucket string, r *http.Request) string {
 	return b.String()
 }
 
+// v2ResourceForms returns resource and, when it has sub-resources with an
+// empty value ("?uploads="), also the form that writes those as bare names
+// ("?uploads"): botocore signs the query as sent, minio-go drops the "=".
+func v2ResourceForms(resource string) []string {
+	path, query, ok := strings.Cut(resource, "?")
+	if !ok || !strings.Contains(query, "=") {
+		return []string{resource}
+	}
+	pieces := strings.Split(query, "&")
+	changed := false
+	for i, p := range pieces {
+		if name, ok := strings.CutSuffix(p, "="); ok && IsV2SubResource(name) {
+			pieces[i], changed = name, true
+		}
+	}
+	if !changed {
+		return []string{resource}
+	}
+	return []string{resource, path + "?" + strings.Join(pieces, "&")}
+}
+
 func (v *Verifier) v2Resource(r *http.Request) string {
 	if v.V2Resource != nil {
 		return v.V2Resource(r)
@@ -223,11 +244,12 @@ func (v *Verifier) verifyV2Header(r *http.Request) (*Auth, error) {
 		return nil, err
 	}
 	amz := amzHeadersV2(r)
-	resource := v.v2Resource(r)
 	md5, ctype := r.Header.Get("Content-Md5"), r.Header.Get("Content-Type")
-	candidates := make([]string, len(dates))
-	for i, d := range dates {
-		candidates[i] = v2StringToSign(r.Method, md5, ctype, d, amz, resource)
+	var candidates []string
+	for _, resource := range v2ResourceForms(v.v2Resource(r)) {
+		for _, d := range dates {
+			candidates = append(candidates, v2StringToSign(r.Method, md5, ctype, d, amz, resource))
+		}
 	}
 	if err := checkV2(secret, accessKeyID, supplied, candidates); err != nil {
 		return nil, err
@@ -278,8 +300,11 @@ func (v *Verifier) verifyV2Query(r *http.Request) (*Auth, error) {
 	if vs, ok := q["content-type"]; ok {
 		ctype = vs[0]
 	}
-	sts := v2StringToSign(r.Method, md5, ctype, exp, amz, v.v2Resource(r))
-	if err := checkV2(secret, accessKeyID, supplied, []string{sts}); err != nil {
+	var candidates []string
+	for _, resource := range v2ResourceForms(v.v2Resource(r)) {
+		candidates = append(candidates, v2StringToSign(r.Method, md5, ctype, exp, amz, resource))
+	}
+	if err := checkV2(secret, accessKeyID, supplied, candidates); err != nil {
 		return nil, err
 	}
 	token := q.Get("x-amz-security-token")
