@@ -10,7 +10,10 @@ import (
 )
 
 func init() {
-	register(engine{name: "bbolt", order: 10, open: openBolt})
+	register(engine{name: "bbolt", order: 10, open: openBolt("bbolt", bolt.DefaultFillPercent)})
+	// Keys that arrive in order within a prefix split leaves at FillPercent
+	// and leave them that full; a higher fill suits S3's append-heavy keys.
+	register(engine{name: "bbolt-fill90", order: 11, optIn: true, open: openBolt("bbolt-fill90", 0.9)})
 }
 
 var (
@@ -23,11 +26,18 @@ var (
 // Commits fsync (NoSync is false); the freelist is not persisted and is
 // rebuilt on open, as etcd runs it.
 type boltStore struct {
-	db  *bolt.DB
-	grp *group
+	name string
+	db   *bolt.DB
+	grp  *group
+	fill float64 // bucket FillPercent, which bbolt does not persist
 }
 
-func openBolt(dir string) (store, error) {
+// openBolt returns an opener whose buckets split leaves at fill.
+func openBolt(name string, fill float64) func(dir string) (store, error) {
+	return func(dir string) (store, error) { return openBoltFill(name, dir, fill) }
+}
+
+func openBoltFill(name, dir string, fill float64) (store, error) {
 	db, err := bolt.Open(filepath.Join(dir, "meta.db"), 0o600, &bolt.Options{
 		Timeout:         time.Second,
 		NoFreelistSync:  true,
@@ -49,7 +59,7 @@ func openBolt(dir string) (store, error) {
 		db.Close()
 		return nil, err
 	}
-	s := &boltStore{db: db}
+	s := &boltStore{name: name, db: db, fill: fill}
 	s.grp = newGroup(1024, func(fns []func(txn) error, errs []error) {
 		runWithRetry(s.tx, fns, errs)
 	})
@@ -58,22 +68,22 @@ func openBolt(dir string) (store, error) {
 
 // tx runs fn in one read-write transaction.
 func (s *boltStore) tx(fn func(txn) error) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return fn(newBoltTxn(tx)) })
+	return s.db.Update(func(tx *bolt.Tx) error { return fn(s.txn(tx)) })
 }
 
 func (s *boltStore) committers() []committer {
 	return []committer{
-		{name: "bbolt (Update, no grouping)", update: func(_ []byte, fn func(txn) error) error { return s.tx(fn) }},
-		{name: "bbolt group-commit loop", update: s.grp.update},
-		{name: "bbolt db.Batch (10 ms timer)", update: func(_ []byte, fn func(txn) error) error {
-			return s.db.Batch(func(tx *bolt.Tx) error { return fn(newBoltTxn(tx)) })
+		{name: s.name + " (Update, no grouping)", update: func(_ []byte, fn func(txn) error) error { return s.tx(fn) }},
+		{name: s.name + " group-commit loop", update: s.grp.update},
+		{name: s.name + " db.Batch (10 ms timer)", update: func(_ []byte, fn func(txn) error) error {
+			return s.db.Batch(func(tx *bolt.Tx) error { return fn(s.txn(tx)) })
 		}},
 	}
 }
 
 func (s *boltStore) load(items []loadItem) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		t := newBoltTxn(tx)
+		t := s.txn(tx)
 		for _, it := range items {
 			if err := t.putHead(it.key, it.head); err != nil {
 				return err
@@ -112,8 +122,12 @@ func (s *boltStore) close() error {
 
 type boltTxn struct{ heads, versions, bodies *bolt.Bucket }
 
-func newBoltTxn(tx *bolt.Tx) boltTxn {
-	return boltTxn{tx.Bucket(boltHeads), tx.Bucket(boltVersions), tx.Bucket(boltBodies)}
+func (s *boltStore) txn(tx *bolt.Tx) boltTxn {
+	t := boltTxn{tx.Bucket(boltHeads), tx.Bucket(boltVersions), tx.Bucket(boltBodies)}
+	for _, b := range []*bolt.Bucket{t.heads, t.versions, t.bodies} {
+		b.FillPercent = s.fill
+	}
+	return t
 }
 
 func (t boltTxn) head(key []byte) ([]byte, error) { return t.heads.Get(key), nil }

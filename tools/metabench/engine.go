@@ -64,6 +64,8 @@ type engine struct {
 	name string
 	// order sorts engines in reports.
 	order int
+	// optIn engines (tuning variants) run only when named in -engines.
+	optIn bool
 	open  func(dir string) (store, error)
 }
 

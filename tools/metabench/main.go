@@ -37,7 +37,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var (
 		dir       = fs.String("dir", os.TempDir(), "parent `directory` for the databases (each run uses a fresh subdirectory, removed afterwards)")
-		names     = fs.String("engines", "", "comma-separated engines to run (default: all compiled in)")
+		names     = fs.String("engines", "", "comma-separated engines to run (default: all compiled in except tuning variants such as bbolt-fill90)")
 		reps      = fs.Int("reps", 3, "repetitions of every measurement; medians are reported")
 		keys      = fs.Int("keys", 1_000_000, "objects loaded for the read and list measurements")
 		loadBatch = fs.Int("load-batch", 10_000, "objects per load transaction")
@@ -75,9 +75,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cfg.keys < 1 || cfg.loadBatch < 1 || *reps < 1 {
 		return errors.New("-keys, -load-batch and -reps must be positive")
 	}
-	selected := engines
-	if *names != "" {
-		selected = nil
+	var selected []engine
+	if *names == "" {
+		for _, e := range engines {
+			if !e.optIn {
+				selected = append(selected, e)
+			}
+		}
+	} else {
 		for _, n := range strings.Split(*names, ",") {
 			e, err := lookupEngine(strings.TrimSpace(n))
 			if err != nil {
