@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"syscall"
@@ -214,6 +213,3 @@ func (h *Handler) writeError(rq *request, err error) {
 	}
 	writeXML(rq, e.status, &doc)
 }
-
-// logger returns h's logger for a request.
-func (h *Handler) logger() *slog.Logger { return h.log }

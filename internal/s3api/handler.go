@@ -10,7 +10,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/xml"
-	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -20,7 +19,6 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/internal/iam"
-	"github.com/sluicehq/sluice/internal/meta"
 	"github.com/sluicehq/sluice/internal/objstore"
 	"github.com/sluicehq/sluice/internal/sigv4"
 )
@@ -278,10 +276,6 @@ func readSmallBody(rq *request) ([]byte, error) {
 // ctx returns the request's context.
 func (rq *request) ctx() context.Context { return rq.r.Context() }
 
-// isNotFound reports a missing bucket or key.
-func isNotFound(err error) bool {
-	return errors.Is(err, objstore.ErrNoSuchKey) || errors.Is(err, objstore.ErrNoSuchBucket)
-}
 
 // Time formats.
 const iso8601 = "2006-01-02T15:04:05.000Z"
@@ -304,4 +298,3 @@ func (h *Handler) ownerOf(id string) owner {
 	return owner{ID: id}
 }
 
-var _ = meta.NullVersionID

@@ -12,7 +12,6 @@ import (
 	"github.com/sluicehq/sluice/internal/checksum"
 	"github.com/sluicehq/sluice/internal/meta"
 	"github.com/sluicehq/sluice/internal/objstore"
-	"github.com/sluicehq/sluice/internal/sigv4"
 )
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
@@ -803,4 +802,3 @@ func (h *Handler) getObjectAttributes(rq *request) error {
 	return nil
 }
 
-var _ = sigv4.MethodAnonymous

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -60,9 +59,14 @@ func goInstall(t *testing.T, pkgAtVersion string) string {
 	return bin
 }
 
+// goBinary finds the go command: on PATH, or where the Go distribution
+// installs it.
 func goBinary() string {
-	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); fileExists(p) {
+	if p, err := exec.LookPath("go"); err == nil {
 		return p
+	}
+	if fileExists("/usr/local/go/bin/go") {
+		return "/usr/local/go/bin/go"
 	}
 	return "go"
 }
