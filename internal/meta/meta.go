@@ -33,6 +33,7 @@ var (
 	ErrNoSuchUser      = errors.New("meta: no such user")
 	ErrUserExists      = errors.New("meta: user already exists")
 	ErrNoSuchConfig    = errors.New("meta: no such configuration")
+	ErrNoSuchDoc       = errors.New("meta: no such document")
 )
 
 // NullVersionID is the version ID of the object version written while
@@ -341,4 +342,27 @@ type Tx interface {
 	AccessKeys(userName string) iter.Seq2[*AccessKey, error]
 	PutAccessKey(k *AccessKey, create bool) error
 	DeleteAccessKey(id string) error
+
+	// Documents: records of the layers above objects (functions and
+	// their versions, event queues, jobs), opaque to the store, grouped
+	// by kind and ordered bytewise by key within a kind.
+
+	// Doc returns a document's value; ErrNoSuchDoc if absent.
+	Doc(kind, key string) ([]byte, error)
+	// PutDoc creates or replaces a document.
+	PutDoc(kind, key string, value []byte) error
+	// DeleteDoc removes a document; ErrNoSuchDoc if absent.
+	DeleteDoc(kind, key string) error
+	// Docs yields the documents of a kind in key order, restricted by
+	// opts as Objects is.
+	Docs(kind string, opts ListOptions) iter.Seq2[Doc, error]
+	// NextSeq returns a store-wide sequence number, larger than every
+	// one returned before (including the ones that number versions).
+	NextSeq() (uint64, error)
+}
+
+// Doc is one document yielded by Tx.Docs.
+type Doc struct {
+	Key   string
+	Value []byte
 }

@@ -26,7 +26,8 @@ import (
 //	gc                 blob ID → "" (released blobs awaiting deletion)
 //	users              name → meta.User
 //	keys               access key ID → meta.AccessKey
-//	seq                its bbolt sequence numbers versions and uploads
+//	seq                its bbolt sequence numbers versions, uploads and NextSeq
+//	docs/<kind>        key → opaque document (Tx.Doc and friends)
 //
 // enc escapes 0x00 as 0x00 0xFF and ends with 0x00 0x01, which keeps the byte
 // order of the keys and makes every key's versions contiguous.
@@ -37,6 +38,7 @@ var (
 	bktUsers   = []byte("users")
 	bktKeys    = []byte("keys")
 	bktSeq     = []byte("seq")
+	bktDocs    = []byte("docs")
 
 	subHeads    = []byte("h")
 	subVersions = []byte("v")
@@ -46,7 +48,7 @@ var (
 )
 
 func initSchema(btx *bbolt.Tx) error {
-	for _, name := range [][]byte{bktBuckets, bktBlobs, bktGC, bktUsers, bktKeys, bktSeq} {
+	for _, name := range [][]byte{bktBuckets, bktBlobs, bktGC, bktUsers, bktKeys, bktSeq, bktDocs} {
 		if _, err := btx.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}
@@ -919,4 +921,78 @@ func (t *tx) DeleteAccessKey(id string) error {
 		return meta.ErrNoSuchAccessKey
 	}
 	return t.del(b, []byte(id))
+}
+
+// Documents.
+
+func (t *tx) Doc(kind, key string) ([]byte, error) {
+	b := t.btx.Bucket(bktDocs).Bucket([]byte(kind))
+	if b == nil {
+		return nil, meta.ErrNoSuchDoc
+	}
+	k, v := b.Cursor().Seek([]byte(key))
+	if k == nil || string(k) != key {
+		return nil, meta.ErrNoSuchDoc
+	}
+	return bytes.Clone(v), nil
+}
+
+func (t *tx) PutDoc(kind, key string, value []byte) error {
+	if err := t.write(); err != nil {
+		return err
+	}
+	if key == "" {
+		return fmt.Errorf("bolt: empty document key")
+	}
+	t.dirty = true
+	b, err := t.btx.Bucket(bktDocs).CreateBucketIfNotExists([]byte(kind))
+	if err != nil {
+		return err
+	}
+	return t.put(b, []byte(key), bytes.Clone(value))
+}
+
+func (t *tx) DeleteDoc(kind, key string) error {
+	if err := t.write(); err != nil {
+		return err
+	}
+	b := t.btx.Bucket(bktDocs).Bucket([]byte(kind))
+	if b == nil {
+		return meta.ErrNoSuchDoc
+	}
+	if k, _ := b.Cursor().Seek([]byte(key)); k == nil || string(k) != key {
+		return meta.ErrNoSuchDoc
+	}
+	return t.del(b, []byte(key))
+}
+
+func (t *tx) Docs(kind string, opts meta.ListOptions) iter.Seq2[meta.Doc, error] {
+	return func(yield func(meta.Doc, error) bool) {
+		b := t.btx.Bucket(bktDocs).Bucket([]byte(kind))
+		if b == nil {
+			return
+		}
+		c := b.Cursor()
+		prefix := []byte(opts.Prefix)
+		start := prefix
+		if opts.After != "" && opts.After >= opts.Prefix {
+			start = []byte(opts.After)
+		}
+		k, v := c.Seek(start)
+		if k != nil && !opts.Inclusive && opts.After != "" && string(k) == opts.After {
+			k, v = c.Next()
+		}
+		for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			if !yield(meta.Doc{Key: string(k), Value: bytes.Clone(v)}, nil) {
+				return
+			}
+		}
+	}
+}
+
+func (t *tx) NextSeq() (uint64, error) {
+	if err := t.write(); err != nil {
+		return 0, err
+	}
+	return t.nextSeq()
 }

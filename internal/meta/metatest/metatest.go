@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) meta.Store) {
 		{"Upload", uploadTests},
 		{"Blob", blobTests},
 		{"Identity", identityTests},
+		{"Doc", docTests},
 		{"Tx", txTests},
 	}
 	for _, g := range groups {
