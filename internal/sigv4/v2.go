@@ -100,25 +100,35 @@ func CanonicalV2Resource(bucket string, r *http.Request) string {
 	return b.String()
 }
 
-// v2ResourceForms returns resource and, when it has sub-resources with an
-// empty value ("?uploads="), also the form that writes those as bare names
-// ("?uploads"): botocore signs the query as sent, minio-go drops the "=".
+// v2ResourceForms returns resource and the other forms clients sign for
+// the same request:
+//   - when it has sub-resources with an empty value ("?uploads="), the
+//     form that writes those as bare names ("?uploads"): botocore signs
+//     the query as sent, minio-go drops the "=";
+//   - when it names a bucket ("/bucket/"), the form without the trailing
+//     slash: the SigV2 algorithm signs a path-style bucket request's path
+//     as sent ("/bucket"), which rclone's V2 signer does.
 func v2ResourceForms(resource string) []string {
+	forms := []string{resource}
 	path, query, ok := strings.Cut(resource, "?")
-	if !ok || !strings.Contains(query, "=") {
-		return []string{resource}
-	}
-	pieces := strings.Split(query, "&")
-	changed := false
-	for i, p := range pieces {
-		if name, ok := strings.CutSuffix(p, "="); ok && IsV2SubResource(name) {
-			pieces[i], changed = name, true
+	if ok && strings.Contains(query, "=") {
+		pieces := strings.Split(query, "&")
+		changed := false
+		for i, p := range pieces {
+			if name, ok := strings.CutSuffix(p, "="); ok && IsV2SubResource(name) {
+				pieces[i], changed = name, true
+			}
+		}
+		if changed {
+			forms = append(forms, path+"?"+strings.Join(pieces, "&"))
 		}
 	}
-	if !changed {
-		return []string{resource}
+	if bucket, ok := strings.CutSuffix(path, "/"); ok && len(bucket) > 1 && !strings.Contains(bucket[1:], "/") {
+		for _, f := range slices.Clone(forms) {
+			forms = append(forms, bucket+f[len(path):])
+		}
 	}
-	return []string{resource, path + "?" + strings.Join(pieces, "&")}
+	return forms
 }
 
 func (v *Verifier) v2Resource(r *http.Request) string {
@@ -198,7 +208,9 @@ func checkV2(secret, accessKeyID, supplied string, candidates []string) error {
 		Detail{"SignatureProvided", supplied})
 }
 
-// parseV2Date accepts the HTTP date formats and ISO 8601 basic.
+// parseV2Date accepts the HTTP date formats, RFC 1123 with a numeric zone
+// or the zone name UTC (rclone's V2 signer writes "... 15:04:05 UTC"), and
+// ISO 8601 basic.
 func parseV2Date(s string) (time.Time, bool) {
 	if t, err := http.ParseTime(s); err == nil {
 		return t, true
@@ -207,6 +219,11 @@ func parseV2Date(s string) (time.Time, bool) {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t, true
 		}
+	}
+	// time.Parse invents a zero offset for zone names it does not know;
+	// only UTC itself is trusted.
+	if t, err := time.Parse(time.RFC1123, s); err == nil && t.Location() == time.UTC {
+		return t, true
 	}
 	return time.Time{}, false
 }
@@ -223,6 +240,11 @@ func (v *Verifier) verifyV2Header(r *http.Request) (*Auth, error) {
 	// as an amz header); tolerate clients that put Date there anyway.
 	var dates []string
 	when := r.Header.Get("X-Amz-Date")
+	if _, present := r.Header["X-Amz-Date"]; present && when == "" {
+		// Present but empty is an invalid date, not an absent one: no
+		// falling back to Date.
+		return nil, ErrMissingDate
+	}
 	if when != "" {
 		dates = append(dates, "")
 		if d := r.Header.Get("Date"); d != "" {
