@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/internal/meta"
@@ -29,10 +30,20 @@ type Principal struct {
 	// DisplayName is the owner display name S3 reports.
 	DisplayName string
 	ARN         string
+	// FunctionARN is set for the principal of a function's own access
+	// key (see PutFunctionKey), with RoleARN its execution role. Such a
+	// principal has no UserName: for now it acts with the account's
+	// authority, like the root.
+	FunctionARN string
+	RoleARN     string
 }
 
-// IsRoot reports whether p is the account root.
-func (p *Principal) IsRoot() bool { return p.UserName == "" }
+// IsRoot reports whether p has the account root's authority: the root
+// itself, or a function (see FunctionARN).
+func (p *Principal) IsRoot() bool { return p.UserName == "" && p.FunctionARN == "" }
+
+// IsFunction reports whether p is a function's principal.
+func (p *Principal) IsFunction() bool { return p.FunctionARN != "" }
 
 // CanonicalID returns the S3 canonical user ID of a principal of an
 // account: of the root for userID "", else of the user with that unique ID.
@@ -93,23 +104,35 @@ func (s *Service) Secret(ctx context.Context, accessKeyID string) (string, error
 	if accessKeyID == s.rootKey {
 		return s.rootSecret, nil
 	}
-	k, _, err := s.activeKey(ctx, accessKeyID)
+	k, _, fk, err := s.activeKey(ctx, accessKeyID)
 	if err != nil {
 		return "", err
+	}
+	if fk != nil {
+		return fk.Secret, nil
 	}
 	return k.Secret, nil
 }
 
 // activeKey returns an active stored key and its user (nil for a root
-// key); ErrInvalidAccessKeyID if the key is unknown, inactive or orphaned.
-func (s *Service) activeKey(ctx context.Context, id string) (*meta.AccessKey, *meta.User, error) {
+// key), or a function's key; ErrInvalidAccessKeyID if the key is unknown,
+// inactive or orphaned.
+func (s *Service) activeKey(ctx context.Context, id string) (*meta.AccessKey, *meta.User, *functionKey, error) {
 	var (
-		k *meta.AccessKey
-		u *meta.User
+		k  *meta.AccessKey
+		u  *meta.User
+		fk *functionKey
 	)
 	err := s.meta.View(ctx, func(tx meta.Tx) error {
 		var err error
-		if k, err = tx.AccessKey(id); err != nil {
+		k, err = tx.AccessKey(id)
+		if errors.Is(err, meta.ErrNoSuchAccessKey) {
+			if fk, err = functionKeyByID(tx, id); errors.Is(err, meta.ErrNoSuchDoc) {
+				return meta.ErrNoSuchAccessKey
+			}
+			return err
+		}
+		if err != nil {
 			return err
 		}
 		if k.UserName == "" {
@@ -120,13 +143,15 @@ func (s *Service) activeKey(ctx context.Context, id string) (*meta.AccessKey, *m
 	})
 	switch {
 	case errors.Is(err, meta.ErrNoSuchAccessKey), errors.Is(err, meta.ErrNoSuchUser):
-		return nil, nil, sigv4.ErrInvalidAccessKeyID
+		return nil, nil, nil, sigv4.ErrInvalidAccessKeyID
 	case err != nil:
-		return nil, nil, err
+		return nil, nil, nil, err
+	case fk != nil:
+		return nil, nil, fk, nil
 	case k.Status != StatusActive:
-		return nil, nil, sigv4.ErrInvalidAccessKeyID
+		return nil, nil, nil, sigv4.ErrInvalidAccessKeyID
 	}
-	return k, u, nil
+	return k, u, nil, nil
 }
 
 // Principal returns the principal an access key belongs to.
@@ -134,9 +159,12 @@ func (s *Service) Principal(ctx context.Context, accessKeyID string) (*Principal
 	if accessKeyID == s.rootKey {
 		return s.Root(), nil
 	}
-	k, u, err := s.activeKey(ctx, accessKeyID)
+	k, u, fk, err := s.activeKey(ctx, accessKeyID)
 	if err != nil {
 		return nil, err
+	}
+	if fk != nil {
+		return s.functionPrincipal(fk), nil
 	}
 	if u == nil {
 		p := s.Root()
@@ -162,6 +190,13 @@ func (s *Service) Authorize(p *Principal, action, resource string) error {
 	if p.IsRoot() {
 		return nil
 	}
+	// A function acts with the account's authority on data (S3, invoking
+	// and reading functions) until roles are enforced; it does not
+	// administer IAM or change functions.
+	if p.IsFunction() && (action == "lambda:InvokeFunction" || strings.HasPrefix(action, "s3:") ||
+		strings.HasPrefix(action, "lambda:Get") || strings.HasPrefix(action, "lambda:List")) {
+		return nil
+	}
 	return newErr("AccessDenied",
 		"User: %s is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action",
 		p.ARN, action, resource, action)
@@ -171,5 +206,5 @@ func (s *Service) Authorize(p *Principal, action, resource string) error {
 // canonical user ownerID: the root may act on everything, a user on what it
 // owns.
 func CanAccessBucket(p *Principal, ownerID string) bool {
-	return p.IsRoot() || p.ID == ownerID
+	return p.IsRoot() || p.IsFunction() || p.ID == ownerID
 }

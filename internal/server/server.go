@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -22,6 +23,8 @@ import (
 	"github.com/sluicehq/sluice/internal/blob/disk"
 	"github.com/sluicehq/sluice/internal/iam"
 	"github.com/sluicehq/sluice/internal/iamapi"
+	"github.com/sluicehq/sluice/internal/lambda"
+	"github.com/sluicehq/sluice/internal/lambdaapi"
 	"github.com/sluicehq/sluice/internal/meta/bolt"
 	"github.com/sluicehq/sluice/internal/objstore"
 	"github.com/sluicehq/sluice/internal/router"
@@ -46,6 +49,11 @@ type Config struct {
 	NoSync bool
 	// InlineMax overrides objstore.DefaultInlineMax.
 	InlineMax int64
+	// LambdaEngine runs function invocations; nil makes them fail with
+	// ServiceException. LambdaQueue accepts Event invocations; nil makes
+	// them fail likewise. The node does not close either.
+	LambdaEngine lambda.Engine
+	LambdaQueue  lambda.AsyncQueue
 }
 
 // Credentials are root credentials.
@@ -60,6 +68,7 @@ type Server struct {
 	log     *slog.Logger
 	meta    *bolt.Store
 	store   *objstore.Store
+	lambda  *lambda.Service
 	handler http.Handler
 	creds   Credentials
 	// Generated is set when the credentials were created by this Open.
@@ -121,8 +130,39 @@ func Open(cfg Config) (*Server, error) {
 	})
 	rt := router.New(s3h)
 	rt.Handle(router.IAM, iamapi.New(iamapi.Config{IAM: ids, Verifier: verifier, Logger: log}))
+	s.lambda = lambda.New(lambda.Config{
+		Meta: m, Blobs: blobs, Keys: ids, Code: codeSource{s.store},
+		Engine: cfg.LambdaEngine, Queue: cfg.LambdaQueue,
+		Region: cfg.Region, AccountID: cfg.AccountID, Logger: log,
+	})
+	rt.Handle(router.Lambda, lambdaapi.New(lambdaapi.Config{
+		Lambda: s.lambda, IAM: ids, Verifier: verifier,
+		RootAccessKeyID: creds.AccessKeyID, RootSecretAccessKey: creds.SecretAccessKey, Logger: log,
+	}))
 	s.handler = rt
 	return s, nil
+}
+
+// Lambda is the node's function service, for sluice's own event sources.
+func (s *Server) Lambda() *lambda.Service { return s.lambda }
+
+var _ lambda.FunctionKeys = (*iam.Service)(nil)
+
+// codeSource reads function packages from the node's buckets.
+type codeSource struct{ store *objstore.Store }
+
+var _ lambda.CodeSource = codeSource{}
+
+func (c codeSource) OpenObject(ctx context.Context, bucket, key, versionID string) (io.ReadCloser, error) {
+	obj, err := c.store.GetObject(ctx, &objstore.GetInput{Bucket: bucket, Key: key, VersionID: versionID})
+	var oe *objstore.Error
+	if errors.As(err, &oe) {
+		return nil, &lambda.ObjectError{Code: oe.Code, Message: oe.Message}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return obj.Body, nil
 }
 
 // Handler is the node's HTTP handler (every API surface).

@@ -1,0 +1,432 @@
+// Package runtimeapi serves the Lambda Runtime API (version 2018-06-01) to
+// one function instance. Each instance gets its own loopback listener, so
+// AWS_LAMBDA_RUNTIME_API=127.0.0.1:PORT works with every runtime client
+// unchanged (aws-lambda-go, awslambdaric, the Node runtime, curl loops).
+//
+// The engine drives a Server: it waits for Ready (the runtime's first
+// /next, which ends the init phase) or InitError, hands each event to the
+// runtime with Dispatch — straight to the waiting /next long-poll through
+// a channel — and reads the runtime's answer from Outcomes.
+package runtimeapi
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// MaxResponseSize is the largest response or error payload a runtime may
+// post (Lambda's synchronous response limit).
+const MaxResponseSize = 6291556
+
+const (
+	prefix         = "/2018-06-01/runtime/"
+	invocationPath = prefix + "invocation/"
+)
+
+// Headers of the Runtime API.
+const (
+	HeaderRequestID     = "Lambda-Runtime-Aws-Request-Id"
+	HeaderDeadlineMs    = "Lambda-Runtime-Deadline-Ms"
+	HeaderInvokedARN    = "Lambda-Runtime-Invoked-Function-Arn"
+	HeaderTraceID       = "Lambda-Runtime-Trace-Id"
+	HeaderClientContext = "Lambda-Runtime-Client-Context"
+	HeaderErrorType     = "Lambda-Runtime-Function-Error-Type"
+	HeaderErrorBody     = "Lambda-Runtime-Function-Error-Body"
+	HeaderResponseMode  = "Lambda-Runtime-Function-Response-Mode"
+)
+
+// Event is one invocation handed to the runtime.
+type Event struct {
+	RequestID  string
+	Deadline   time.Time
+	InvokedARN string
+	TraceID    string
+	// ClientContext is the decoded client context JSON, or "".
+	ClientContext string
+	Payload       []byte
+}
+
+// Outcome is the runtime's answer to an event, or its init error.
+type Outcome struct {
+	// Payload is the response, or the error document when Failed.
+	Payload []byte
+	// Failed is set when the runtime posted to .../error (or
+	// /init/error), or when a streamed response ended with an error
+	// trailer.
+	Failed bool
+	// ErrorType is the Lambda-Runtime-Function-Error-Type the runtime
+	// sent, if any.
+	ErrorType string
+	// TooLarge is set when the response exceeded MaxResponseSize; Size
+	// is then the number of bytes seen.
+	TooLarge bool
+	Size     int64
+}
+
+type state int
+
+const (
+	stateInit     state = iota // started, no /next yet
+	stateIdle                  // waiting for an event
+	stateInvoking              // an event was handed out, no answer yet
+)
+
+var stateNames = [...]string{"Init", "Ready", "Invoke"}
+
+// Server is the Runtime API of one instance.
+type Server struct {
+	ln  net.Listener
+	srv *http.Server
+
+	events   chan *Event
+	outcomes chan Outcome
+	initErr  chan Outcome
+	ready    chan struct{}
+	closed   chan struct{}
+	served   chan struct{}
+
+	mu        sync.Mutex
+	state     state
+	cur       *Event
+	lastID    string
+	closeOnce sync.Once
+}
+
+// Listen starts a Server on a random loopback port.
+func Listen() (*Server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		ln:       ln,
+		events:   make(chan *Event, 1),
+		outcomes: make(chan Outcome, 1),
+		initErr:  make(chan Outcome, 1),
+		ready:    make(chan struct{}),
+		closed:   make(chan struct{}),
+		served:   make(chan struct{}),
+	}
+	s.srv = &http.Server{
+		Handler:  s,
+		ErrorLog: log.New(io.Discard, "", 0),
+	}
+	go func() {
+		defer close(s.served)
+		_ = s.srv.Serve(ln)
+	}()
+	return s, nil
+}
+
+// Addr is the listener's host:port, the value of AWS_LAMBDA_RUNTIME_API.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Ready is closed when the runtime first asks for an event.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// InitError delivers the error a runtime posted to /runtime/init/error.
+func (s *Server) InitError() <-chan Outcome { return s.initErr }
+
+// Outcomes delivers the runtime's answer to each dispatched event.
+func (s *Server) Outcomes() <-chan Outcome { return s.outcomes }
+
+// Dispatch hands ev to the runtime: to its waiting /next request, or to
+// the next one it makes. At most one event may be outstanding; the caller
+// waits for its outcome before dispatching another.
+func (s *Server) Dispatch(ev *Event) { s.events <- ev }
+
+// Close stops the server and ends pending requests.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() { close(s.closed) })
+	err := s.srv.Close()
+	<-s.served
+	return err
+}
+
+// apiError is a Runtime API error response.
+type apiError struct {
+	status int
+	typ    string
+	msg    string
+}
+
+func (e *apiError) Error() string { return e.typ + ": " + e.msg }
+
+var (
+	errNotFound    = &apiError{http.StatusNotFound, "InvalidRequest", "Not Found"}
+	errBadMethod   = &apiError{http.StatusMethodNotAllowed, "InvalidRequest", "Method Not Allowed"}
+	errBadID       = &apiError{http.StatusBadRequest, "InvalidRequestID", "Invalid request ID"}
+	errTooLarge    = &apiError{http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Exceeded maximum allowed payload size (" + strconv.Itoa(MaxResponseSize) + " bytes)."}
+	errTruncated   = &apiError{http.StatusBadRequest, "TruncatedHTTPRequest", "The request body was truncated"}
+	errClosed      = &apiError{http.StatusInternalServerError, "InternalServerError", "The execution environment is shutting down"}
+	errBadRespMode = &apiError{http.StatusBadRequest, "InvalidFunctionResponseMode", "Invalid function response mode"}
+)
+
+func errTransition(from state, to string) *apiError {
+	return &apiError{http.StatusForbidden, "InvalidStateTransition",
+		"State transition from " + stateNames[from] + " to " + to + " failed for runtime. Error: State transition is not allowed"}
+}
+
+// writeError is the one place Runtime API errors become responses.
+func writeError(w http.ResponseWriter, err error) {
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		ae = &apiError{http.StatusInternalServerError, "InternalServerError", err.Error()}
+	}
+	body, _ := json.Marshal(struct {
+		Message string `json:"errorMessage"`
+		Type    string `json:"errorType"`
+	}{ae.msg, ae.typ})
+	h := w.Header()
+	h["Content-Type"] = jsonType
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	w.WriteHeader(ae.status)
+	_, _ = w.Write(body)
+}
+
+var (
+	jsonType   = []string{"application/json"}
+	acceptBody = []byte(`{"status":"OK"}`)
+	acceptLen  = []string{strconv.Itoa(len(acceptBody))}
+)
+
+func writeAccepted(w http.ResponseWriter) {
+	h := w.Header()
+	h["Content-Type"] = jsonType
+	h["Content-Length"] = acceptLen
+	w.WriteHeader(http.StatusAccepted)
+	_, _ = w.Write(acceptBody)
+}
+
+// ServeHTTP routes the four Runtime API endpoints.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var err error
+	switch p := r.URL.Path; {
+	case p == invocationPath+"next":
+		if r.Method != http.MethodGet {
+			err = errBadMethod
+			break
+		}
+		err = s.next(w, r)
+	case strings.HasPrefix(p, invocationPath):
+		if r.Method != http.MethodPost {
+			err = errBadMethod
+			break
+		}
+		rest := p[len(invocationPath):]
+		switch {
+		case strings.HasSuffix(rest, "/response"):
+			err = s.response(w, r, rest[:len(rest)-len("/response")])
+		case strings.HasSuffix(rest, "/error"):
+			err = s.invokeError(w, r, rest[:len(rest)-len("/error")])
+		default:
+			err = errNotFound
+		}
+	case p == prefix+"init/error":
+		if r.Method != http.MethodPost {
+			err = errBadMethod
+			break
+		}
+		err = s.initError(w, r)
+	default:
+		err = errNotFound
+	}
+	if err != nil {
+		writeError(w, err)
+	}
+}
+
+func (s *Server) next(w http.ResponseWriter, r *http.Request) error {
+	s.mu.Lock()
+	switch s.state {
+	case stateInvoking:
+		st := s.state
+		s.mu.Unlock()
+		return errTransition(st, "Ready")
+	case stateInit:
+		s.state = stateIdle
+		close(s.ready)
+	}
+	s.mu.Unlock()
+
+	var ev *Event
+	select {
+	case ev = <-s.events:
+	case <-r.Context().Done():
+		return nil
+	case <-s.closed:
+		return errClosed
+	}
+	s.mu.Lock()
+	s.state = stateInvoking
+	s.cur = ev
+	s.mu.Unlock()
+
+	h := w.Header()
+	h[HeaderRequestID] = []string{ev.RequestID}
+	h[HeaderDeadlineMs] = []string{strconv.FormatInt(ev.Deadline.UnixMilli(), 10)}
+	if ev.InvokedARN != "" {
+		h[HeaderInvokedARN] = []string{ev.InvokedARN}
+	}
+	if ev.TraceID != "" {
+		h[HeaderTraceID] = []string{ev.TraceID}
+	}
+	if ev.ClientContext != "" {
+		h[HeaderClientContext] = []string{ev.ClientContext}
+	}
+	h["Content-Type"] = jsonType
+	h["Content-Length"] = []string{strconv.Itoa(len(ev.Payload))}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(ev.Payload)
+	return nil
+}
+
+// claim checks that id names the event being processed and ends it.
+func (s *Server) claim(id, to string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur == nil || s.cur.RequestID != id {
+		if id != "" && id == s.lastID {
+			return errTransition(stateIdle, to)
+		}
+		return errBadID
+	}
+	s.cur = nil
+	s.lastID = id
+	s.state = stateIdle
+	return nil
+}
+
+// valid reports whether id names the event being processed.
+func (s *Server) valid(id, to string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur != nil && s.cur.RequestID == id {
+		return nil
+	}
+	if id != "" && id == s.lastID {
+		return errTransition(stateIdle, to)
+	}
+	return errBadID
+}
+
+func (s *Server) response(w http.ResponseWriter, r *http.Request, id string) error {
+	if mode := r.Header.Get(HeaderResponseMode); mode != "" && mode != "streaming" {
+		return errBadRespMode
+	}
+	if err := s.valid(id, "InvocationResponse"); err != nil {
+		return err
+	}
+	body, size, err := readBody(r)
+	if err != nil && err != errTooLarge {
+		return err
+	}
+	if cerr := s.claim(id, "InvocationResponse"); cerr != nil {
+		return cerr
+	}
+	if err == errTooLarge {
+		s.outcomes <- Outcome{TooLarge: true, Size: size}
+		return errTooLarge
+	}
+	// A streamed body that failed midway carries the error in trailers
+	// (aws-lambda-go's errorCapturingReader).
+	if typ := r.Trailer.Get(HeaderErrorType); typ != "" {
+		doc, derr := base64.StdEncoding.DecodeString(r.Trailer.Get(HeaderErrorBody))
+		if derr != nil || len(doc) == 0 {
+			doc, _ = json.Marshal(struct {
+				Message string `json:"errorMessage"`
+				Type    string `json:"errorType"`
+			}{"", typ})
+		}
+		s.outcomes <- Outcome{Failed: true, ErrorType: typ, Payload: doc}
+		writeAccepted(w)
+		return nil
+	}
+	s.outcomes <- Outcome{Payload: body, Size: size}
+	writeAccepted(w)
+	return nil
+}
+
+func (s *Server) invokeError(w http.ResponseWriter, r *http.Request, id string) error {
+	if err := s.valid(id, "InvocationErrorResponse"); err != nil {
+		return err
+	}
+	body, size, err := readBody(r)
+	if err != nil && err != errTooLarge {
+		return err
+	}
+	if cerr := s.claim(id, "InvocationErrorResponse"); cerr != nil {
+		return cerr
+	}
+	if err == errTooLarge {
+		s.outcomes <- Outcome{TooLarge: true, Size: size}
+		return errTooLarge
+	}
+	s.outcomes <- Outcome{Failed: true, ErrorType: r.Header.Get(HeaderErrorType), Payload: body, Size: size}
+	writeAccepted(w)
+	return nil
+}
+
+func (s *Server) initError(w http.ResponseWriter, r *http.Request) error {
+	s.mu.Lock()
+	st := s.state
+	if st == stateInit {
+		s.state = stateIdle
+	}
+	s.mu.Unlock()
+	if st != stateInit {
+		return errTransition(st, "InitError")
+	}
+	body, size, err := readBody(r)
+	if err != nil && err != errTooLarge {
+		return err
+	}
+	if err == errTooLarge {
+		body = nil
+	}
+	select {
+	case s.initErr <- Outcome{Failed: true, ErrorType: r.Header.Get(HeaderErrorType), Payload: body, Size: size}:
+	default:
+	}
+	writeAccepted(w)
+	return nil
+}
+
+// readBody reads a request body of at most MaxResponseSize bytes. When the
+// body is larger it returns errTooLarge and the size seen (the declared
+// length, or what was read before giving up).
+func readBody(r *http.Request) ([]byte, int64, error) {
+	if r.ContentLength > MaxResponseSize {
+		// Drain (bounded) so the runtime reads the 413 rather than a
+		// connection reset.
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 64<<20))
+		return nil, r.ContentLength, errTooLarge
+	}
+	if r.ContentLength >= 0 {
+		body := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			return nil, 0, errTruncated
+		}
+		return body, r.ContentLength, nil
+	}
+	var b bytes.Buffer
+	n, err := b.ReadFrom(io.LimitReader(r.Body, MaxResponseSize+1))
+	if err != nil {
+		return nil, 0, errTruncated
+	}
+	if n > MaxResponseSize {
+		m, _ := io.Copy(io.Discard, io.LimitReader(r.Body, 64<<20))
+		return nil, n + m, errTooLarge
+	}
+	return b.Bytes(), n, nil
+}
