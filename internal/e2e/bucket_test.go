@@ -53,6 +53,7 @@ func TestCreateBucket(t *testing.T) {
 	})
 
 	t.Run("AlreadyOwnedByYou", func(t *testing.T) {
+		// Every region, us-east-1 included (docs/design.md, Decisions).
 		e.bucket("twice")
 		_, err := e.c.CreateBucket(e.ctx, &s3.CreateBucketInput{Bucket: aws.String("twice")})
 		wantErr(t, err, "BucketAlreadyOwnedByYou", http.StatusConflict)

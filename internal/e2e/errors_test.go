@@ -68,7 +68,7 @@ func TestNotImplemented(t *testing.T) {
 			_, err := e.c.PutObject(e.ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("ssec"), Body: strings.NewReader("x"),
 				SSECustomerAlgorithm: aws.String("AES256"),
 				SSECustomerKey:       aws.String("MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE="),
-				SSECustomerKeyMD5:    aws.String("0kFJhc/GGNtPm/xnCVPp2A=="),
+				SSECustomerKeyMD5:    aws.String("KYvwGXoFFJ42a2u2GDWhwQ=="), // MD5 of the key: a wrong one is InvalidArgument
 			})
 			return err
 		}},

@@ -96,12 +96,17 @@ func (s *Store) DeleteBucket(ctx context.Context, name string) error {
 	released := false
 	err := s.update(ctx, func(tx meta.Tx) error {
 		released = false
-		if _, err := tx.Bucket(name); err != nil {
+		b, err := tx.Bucket(name)
+		if err != nil {
 			return err
 		}
 		for _, err := range tx.Objects(name, meta.ListOptions{}) {
 			if err != nil {
 				return err
+			}
+			if b.Versioning != "" {
+				// S3's wording for a bucket that has had versioning.
+				return newErr(ErrBucketNotEmpty.Code, "%s. You must delete all versions in the bucket.", ErrBucketNotEmpty.Message)
 			}
 			return ErrBucketNotEmpty
 		}

@@ -63,8 +63,9 @@ func ParseRange(h string) (r Range, ok bool) {
 	if !found || strings.Contains(spec, ",") {
 		return r, false
 	}
-	first, last, found := strings.Cut(strings.TrimSpace(spec), "-")
-	if !found {
+	// S3 ignores a range with blanks inside it ("bytes= -1", "bytes=0 -1").
+	first, last, found := strings.Cut(spec, "-")
+	if !found || strings.ContainsAny(spec, " \t") {
 		return r, false
 	}
 	if first == "" {
@@ -94,9 +95,7 @@ func ParseRange(h string) (r Range, ok bool) {
 // resolve returns the offset and length of r within an object of size.
 func (r Range) resolve(size int64) (off, n int64, err error) {
 	if r.Suffix > 0 {
-		if size == 0 {
-			return 0, 0, rangeErr(size)
-		}
+		// On an empty object a suffix range selects the (empty) whole.
 		n = min(r.Suffix, size)
 		return size - n, n, nil
 	}
@@ -273,8 +272,9 @@ func (s *Store) prepare(v *meta.Version, in *GetInput) (*Object, error) {
 		obj.Offset, obj.Length = off, parts[in.PartNumber-1].Size
 		// A part is a range, even the one part of a simple object (S3
 		// answers 206 with a Content-Range); only multipart objects
-		// report a parts count.
-		obj.Partial = true
+		// report a parts count. The one part of an empty object has no
+		// byte range to name, so it is a plain 200.
+		obj.Partial = v.Size > 0
 		if v.Multipart {
 			obj.PartsCount = len(parts)
 		}
@@ -283,7 +283,9 @@ func (s *Store) prepare(v *meta.Version, in *GetInput) (*Object, error) {
 		if err != nil {
 			return nil, err
 		}
-		obj.Offset, obj.Length, obj.Partial = off, n, true
+		// A suffix range of an empty object is the whole object: 200,
+		// no Content-Range (there is no byte to name).
+		obj.Offset, obj.Length, obj.Partial = off, n, v.Size > 0
 	}
 	return obj, nil
 }

@@ -108,6 +108,17 @@ func (s *Store) upload(ctx context.Context, bucket, key, uploadID string) (*meta
 	return u, err
 }
 
+// DeclaredAlgorithm returns the checksum algorithm an upload was created
+// with, "" when CreateMultipartUpload named none (its parts then carry
+// the default CRC64NVME, which S3 does not report per part).
+func (s *Store) DeclaredAlgorithm(ctx context.Context, bucket, key, uploadID string) (checksum.Algorithm, error) {
+	u, err := s.upload(ctx, bucket, key, uploadID)
+	if err != nil {
+		return "", err
+	}
+	return checksum.Algorithm(u.Object.Checksum.Algorithm), nil
+}
+
 // UploadPart stores one part of a multipart upload.
 func (s *Store) UploadPart(ctx context.Context, in *PartInput) (*meta.UploadPart, error) {
 	if err := validPartNumber(in.PartNumber); err != nil {
@@ -213,7 +224,12 @@ type CompleteInput struct {
 	UploadID string
 	Parts    []CompletedPart
 	// Checksum is a full-object checksum the client asserts, if any.
-	Checksum    ChecksumInput
+	Checksum ChecksumInput
+	// ChecksumType is the x-amz-checksum-type the client sent ("" for
+	// none); it must match the upload's.
+	ChecksumType string
+	// ObjectSize is the x-amz-mp-object-size the client asserts, or -1.
+	ObjectSize  int64
 	IfMatch     string
 	IfNoneMatch string
 }
@@ -331,6 +347,11 @@ func assemble(u *meta.Upload, in *CompleteInput, stored map[int]*meta.UploadPart
 	v.Multipart = true
 	v.Parts = make([]meta.Part, 0, len(in.Parts))
 	alg := uploadAlgorithm(u)
+	declared := u.Object.Checksum.Algorithm != ""
+	if declared && in.ChecksumType != "" && in.ChecksumType != u.Object.Checksum.Type {
+		return nil, invalidRequest("The upload was created using the %s checksum mode. The complete request must use the same checksum mode.",
+			u.Object.Checksum.Type)
+	}
 	md5s := md5.New()
 	var (
 		sums  [][]byte
@@ -348,11 +369,8 @@ func assemble(u *meta.Upload, in *CompleteInput, stored map[int]*meta.UploadPart
 				{"PartNumber", fmt.Sprint(cp.Number)}, {"ETag", p.ETag}}
 			return nil, &e
 		}
-		for a, val := range cp.Checksums {
-			if string(a) == p.Checksum.Algorithm && val != p.Checksum.Value {
-				return nil, newErr("InvalidPart", "The %s you specified for part %d did not match what we received.",
-					strings.ToLower(string(a)), cp.Number)
-			}
+		if err := checkPartChecksums(u, cp, p); err != nil {
+			return nil, err
 		}
 		raw, err := hex.DecodeString(p.ETag)
 		if err != nil {
@@ -371,6 +389,10 @@ func assemble(u *meta.Upload, in *CompleteInput, stored map[int]*meta.UploadPart
 		total += p.Size
 	}
 	v.Size = total
+	if in.ObjectSize >= 0 && in.ObjectSize != total {
+		return nil, invalidRequest("The provided 'x-amz-mp-object-size' header value %d does not match what was computed: %d",
+			in.ObjectSize, total)
+	}
 	v.ETag = fmt.Sprintf("%s-%d", hex.EncodeToString(md5s.Sum(nil)), len(in.Parts))
 	ck := meta.Checksum{Algorithm: string(alg), Type: u.Object.Checksum.Type}
 	if ck.Type == "" {
@@ -400,6 +422,35 @@ func assemble(u *meta.Upload, in *CompleteInput, stored map[int]*meta.UploadPart
 	}
 	v.Checksum = ck
 	return &v, nil
+}
+
+// checkPartChecksums checks the checksums a completion lists for part p
+// (stored as sp): at most one; in an upload that declared an algorithm,
+// only that one, and it must match; a composite upload needs it for
+// every part.
+func checkPartChecksums(u *meta.Upload, cp CompletedPart, sp *meta.UploadPart) error {
+	if len(cp.Checksums) > 1 {
+		return invalidArgument("Checksum", "", "Invalid Base64 or multiple checksums present in request")
+	}
+	declared := u.Object.Checksum.Algorithm
+	for a, val := range cp.Checksums {
+		if _, err := checksum.Decode(a, val); err != nil {
+			return invalidArgument("Checksum", val, "Invalid Base64 or multiple checksums present in request")
+		}
+		switch {
+		case string(a) == sp.Checksum.Algorithm && val != sp.Checksum.Value:
+			return newErr("InvalidPart", "The %s you specified for part %d did not match what we received.",
+				strings.ToLower(string(a)), cp.Number)
+		case declared != "" && string(a) != declared:
+			return newErr("BadDigest", "The %s you specified for part %d did not match what we received.",
+				strings.ToLower(string(a)), cp.Number)
+		}
+	}
+	if declared != "" && u.Object.Checksum.Type == string(checksum.Composite) && len(cp.Checksums) == 0 {
+		return invalidRequest("The upload was created using a %s checksum. The complete request must include the checksum for each part. It was missing for part %d in the request.",
+			strings.ToLower(declared), cp.Number)
+	}
+	return nil
 }
 
 // AbortMultipartUpload discards an upload and its parts.

@@ -81,6 +81,9 @@ func (h *Handler) createBucket(rq *request) error {
 	if rq.r.Header.Get("x-amz-bucket-object-lock-enabled") == "true" {
 		return notImplemented("Object Lock")
 	}
+	// Re-creating a bucket you own is BucketAlreadyOwnedByYou in every
+	// region, including us-east-1, where S3 keeps a legacy 200
+	// (docs/design.md, "Decisions").
 	if err := h.store.CreateBucket(rq.ctx(), rq.bucket, rq.principal.ID, cfg.LocationConstraint); err != nil {
 		return err
 	}
@@ -91,10 +94,15 @@ func (h *Handler) createBucket(rq *request) error {
 // checkCannedACL accepts the ACL headers whose effect is the default (only
 // the owner has access) and refuses grants sluice cannot enforce.
 func checkCannedACL(hd http.Header) error {
-	switch hd.Get("x-amz-acl") {
+	switch acl := hd.Get("x-amz-acl"); acl {
 	case "", "private", "bucket-owner-full-control", "bucket-owner-read":
+	case "public-read", "public-read-write", "authenticated-read", "aws-exec-read", "log-delivery-write":
+		return notImplemented("The canned ACL " + acl)
 	default:
-		return notImplemented("The canned ACL " + hd.Get("x-amz-acl"))
+		// Not a canned ACL at all: the client's mistake, as on S3.
+		e := errorf("InvalidArgument", "")
+		e.extra = [][2]string{{"ArgumentName", "x-amz-acl"}, {"ArgumentValue", acl}}
+		return e
 	}
 	for name := range hd {
 		if strings.HasPrefix(strings.ToLower(name), "x-amz-grant-") {

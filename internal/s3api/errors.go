@@ -192,6 +192,13 @@ func (h *Handler) writeError(rq *request, err error) {
 		// The body had started: all we can do is cut the connection.
 		panic(http.ErrAbortHandler)
 	}
+	switch e.code {
+	case "BadDigest", "XAmzContentSHA256Mismatch", "IncompleteBody":
+		// The body was not what the client declared, so neither may its
+		// framing be: bytes past a short Content-Length would be read as
+		// the next request. End the connection after this answer.
+		hd.Set("Connection", "close")
+	}
 	if e.status == http.StatusNotModified || rq.r.Method == http.MethodHead {
 		rq.w.WriteHeader(e.status)
 		return

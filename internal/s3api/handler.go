@@ -144,7 +144,27 @@ func (h *Handler) serve(rq *request) error {
 			return err
 		}
 	}
+	if err := h.checkCommonHeaders(rq); err != nil {
+		return err
+	}
 	return op.fn(h, rq)
+}
+
+// checkCommonHeaders checks the request headers every operation honours:
+// the expected owners of the bucket and of a copy source (every bucket
+// belongs to the node's one account; a mismatch is AccessDenied, as on
+// S3), and a Content-MD5 that is present but empty, which is no digest.
+func (h *Handler) checkCommonHeaders(rq *request) error {
+	hd := rq.r.Header
+	for _, name := range []string{"x-amz-expected-bucket-owner", "x-amz-source-expected-bucket-owner"} {
+		if want := hd.Get(name); want != "" && want != h.iam.AccountID() {
+			return errorf("AccessDenied", "Access Denied")
+		}
+	}
+	if v, ok := hd["Content-Md5"]; ok && strings.TrimSpace(strings.Join(v, "")) == "" {
+		return objstore.ErrInvalidDigest
+	}
+	return nil
 }
 
 // authorizeBucket checks that the principal may act on the request's
@@ -276,7 +296,6 @@ func readSmallBody(rq *request) ([]byte, error) {
 // ctx returns the request's context.
 func (rq *request) ctx() context.Context { return rq.r.Context() }
 
-
 // Time formats.
 const iso8601 = "2006-01-02T15:04:05.000Z"
 
@@ -297,4 +316,3 @@ func (h *Handler) ownerOf(id string) owner {
 	}
 	return owner{ID: id}
 }
-

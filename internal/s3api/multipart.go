@@ -95,8 +95,19 @@ func (h *Handler) uploadPart(rq *request) error {
 	}
 	hd := rq.w.Header()
 	hd.Set("ETag", `"`+p.ETag+`"`)
-	if ck.Algorithm != "" && string(ck.Algorithm) == p.Checksum.Algorithm {
-		hd.Set(ck.Algorithm.HeaderName(), p.Checksum.Value)
+	// The part's checksum in the upload's algorithm: echoed when the
+	// client sent that one; computed and reported when it sent none and
+	// the upload declared an algorithm.
+	report := string(ck.Algorithm) == p.Checksum.Algorithm
+	if ck.Algorithm == "" {
+		declared, err := h.store.DeclaredAlgorithm(rq.ctx(), rq.bucket, rq.key, uploadID)
+		if err != nil {
+			return err
+		}
+		report = declared != ""
+	}
+	if name := checksum.Algorithm(p.Checksum.Algorithm).HeaderName(); report && name != "" && p.Checksum.Value != "" {
+		hd.Set(name, p.Checksum.Value)
 	}
 	return rq.ok()
 }
@@ -124,13 +135,23 @@ func (h *Handler) uploadPartCopy(rq *request, uploadID string, n int) error {
 	if srcVersion != "" && srcVersion != "null" {
 		rq.w.Header().Set("x-amz-copy-source-version-id", srcVersion)
 	}
-	writeXML(rq, http.StatusOK, &copyPartResult{NS: s3NS, ETag: `"` + p.ETag + `"`, LastModified: isoTime(p.LastModified)})
+	res := &copyPartResult{NS: s3NS, ETag: `"` + p.ETag + `"`, LastModified: isoTime(p.LastModified)}
+	// The part's checksum is reported when the upload declared an
+	// algorithm.
+	declared, err := h.store.DeclaredAlgorithm(rq.ctx(), rq.bucket, rq.key, uploadID)
+	if err != nil {
+		return err
+	}
+	if declared != "" {
+		res.checksumElems = checksumXML(p.Checksum, false)
+	}
+	writeXML(rq, http.StatusOK, res)
 	return nil
 }
 
 type completeMultipartUpload struct {
 	Parts []struct {
-		PartNumber        int    `xml:"PartNumber"`
+		PartNumber        *int   `xml:"PartNumber"`
 		ETag              string `xml:"ETag"`
 		ChecksumCRC32     string `xml:"ChecksumCRC32"`
 		ChecksumCRC32C    string `xml:"ChecksumCRC32C"`
@@ -158,9 +179,31 @@ func (h *Handler) completeMultipartUpload(rq *request) error {
 	in := &objstore.CompleteInput{
 		Bucket: rq.bucket, Key: rq.key, UploadID: rq.query.Get("uploadId"),
 		IfMatch: rq.r.Header.Get("If-Match"), IfNoneMatch: rq.r.Header.Get("If-None-Match"),
+		ObjectSize: -1,
+	}
+	if t := rq.r.Header.Get("x-amz-checksum-type"); t != "" {
+		ct, err := checksum.ParseType(t)
+		if err != nil {
+			return errorf("InvalidRequest", "Value for x-amz-checksum-type header is invalid.")
+		}
+		in.ChecksumType = string(ct)
+	}
+	if v := rq.r.Header.Get("x-amz-mp-object-size"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		switch {
+		case err != nil:
+			return errorf("InvalidRequest", "Value for x-amz-mp-object-size header is invalid.")
+		case n < 0:
+			return errorf("InvalidRequest", "Value for x-amz-mp-object-size header is less than zero: '"+v+"'")
+		}
+		in.ObjectSize = n
 	}
 	for _, p := range doc.Parts {
-		cp := objstore.CompletedPart{Number: p.PartNumber, ETag: p.ETag, Checksums: map[checksum.Algorithm]string{}}
+		if p.PartNumber == nil || p.ETag == "" {
+			// Both elements are required in every Part.
+			return errorf("MalformedXML", objstore.ErrMalformedXML.Message)
+		}
+		cp := objstore.CompletedPart{Number: *p.PartNumber, ETag: p.ETag, Checksums: map[checksum.Algorithm]string{}}
 		for a, v := range map[checksum.Algorithm]string{
 			checksum.CRC32: p.ChecksumCRC32, checksum.CRC32C: p.ChecksumCRC32C, checksum.CRC64NVME: p.ChecksumCRC64NVME,
 			checksum.SHA1: p.ChecksumSHA1, checksum.SHA256: p.ChecksumSHA256,
@@ -171,9 +214,13 @@ func (h *Handler) completeMultipartUpload(rq *request) error {
 		}
 		in.Parts = append(in.Parts, cp)
 	}
-	// A full-object checksum the client asserts for the whole object.
+	// A full-object checksum the client asserts for the whole object; a
+	// composite one may carry its "-<parts>" suffix.
 	for _, a := range checksum.Algorithms() {
 		if v := rq.r.Header.Get(a.HeaderName()); v != "" {
+			if in.Checksum.Algorithm != "" {
+				return errorf("InvalidRequest", "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+			}
 			in.Checksum = objstore.ChecksumInput{Algorithm: a, Value: v}
 		}
 	}

@@ -1,6 +1,8 @@
 package s3api
 
 import (
+	"crypto/md5"
+	"encoding/base64"
 	"encoding/xml"
 	"io"
 	"net/http"
@@ -78,10 +80,13 @@ func parseTagQuery(s string) ([]meta.Tag, error) {
 		return tags, nil
 	}
 	for _, pair := range strings.Split(s, "&") {
+		if pair == "" {
+			continue // "a=1&&b=2", a trailing "&": S3 skips empty pairs
+		}
 		k, v, _ := strings.Cut(pair, "=")
 		key, err1 := url.QueryUnescape(k)
 		val, err2 := url.QueryUnescape(v)
-		if err1 != nil || err2 != nil {
+		if err1 != nil || err2 != nil || key == "" {
 			return nil, errorf("InvalidArgument", "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.")
 		}
 		for _, t := range tags {
@@ -100,6 +105,9 @@ func checkUnsupportedHeaders(hd http.Header) error {
 	if err := checkCannedACL(hd); err != nil {
 		return err
 	}
+	if err := checkSSEHeaders(hd); err != nil {
+		return err
+	}
 	for _, h := range []struct{ name, what string }{
 		{"x-amz-server-side-encryption", "Server-side encryption"},
 		{"x-amz-server-side-encryption-customer-algorithm", "Server-side encryption with customer keys"},
@@ -115,19 +123,76 @@ func checkUnsupportedHeaders(hd http.Header) error {
 	return nil
 }
 
+// checkSSEHeaders refuses server-side encryption headers that S3 would
+// refuse whether or not it encrypts: an unknown method, SSE-C mixed with
+// SSE-S3/KMS, a KMS key without aws:kms, and SSE-C keys without their
+// algorithm or whose length or MD5 is wrong. Valid requests for encryption
+// are left to the NotImplemented check.
+func checkSSEHeaders(hd http.Header) error {
+	invalid := func(msg string) error { return errorf("InvalidArgument", msg) }
+	sse := hd.Get("x-amz-server-side-encryption")
+	switch sse {
+	case "", "AES256", "aws:kms", "aws:kms:dsse":
+	default:
+		e := errorf("InvalidArgument", "The encryption method specified is not supported")
+		e.extra = [][2]string{{"ArgumentName", "x-amz-server-side-encryption"}, {"ArgumentValue", sse}}
+		return e
+	}
+	alg := hd.Get("x-amz-server-side-encryption-customer-algorithm")
+	key := hd.Get("x-amz-server-side-encryption-customer-key")
+	keyMD5 := hd.Get("x-amz-server-side-encryption-customer-key-MD5")
+	customer := alg != "" || key != "" || keyMD5 != ""
+	switch {
+	case customer && sse != "":
+		return invalid("Server Side Encryption with Customer provided key is incompatible with the encryption method specified")
+	case hd.Get("x-amz-server-side-encryption-aws-kms-key-id") != "" && !strings.HasPrefix(sse, "aws:kms"):
+		return invalid("Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms")
+	case !customer:
+		return nil
+	case alg == "":
+		return invalid("Requests specifying Server Side Encryption with Customer provided keys must provide a valid encryption algorithm.")
+	case alg != "AES256":
+		return errorf("InvalidEncryptionAlgorithmError", "The Encryption request you specified is not valid. Supported value: AES256.")
+	case key == "":
+		return invalid("Requests specifying Server Side Encryption with Customer provided keys must provide an appropriate secret key.")
+	case keyMD5 == "":
+		return invalid("Requests specifying Server Side Encryption with Customer provided keys must provide the client calculated MD5 of the secret key.")
+	}
+	raw, err := base64.StdEncoding.DecodeString(key)
+	if err != nil || len(raw) != 32 {
+		return invalid("The secret key was invalid for the specified algorithm.")
+	}
+	if sum := md5.Sum(raw); base64.StdEncoding.EncodeToString(sum[:]) != keyMD5 {
+		return invalid("The calculated MD5 hash of the key did not match the hash that was provided.")
+	}
+	return nil
+}
+
 // checksumInput reads the checksum a request declares: an x-amz-checksum-*
 // header, or the algorithm of an x-amz-trailer whose value arrives after
 // the body.
 func checksumInput(rq *request) (objstore.ChecksumInput, error) {
 	hd := rq.r.Header
 	var in objstore.ChecksumInput
+	if err := checkChecksumHeaderNames(hd); err != nil {
+		return in, err
+	}
+	var empty string
 	for _, a := range checksum.Algorithms() {
-		if v := hd.Get(a.HeaderName()); v != "" {
-			if in.Algorithm != "" {
+		if vals := hd.Values(a.HeaderName()); vals != nil {
+			if in.Algorithm != "" || empty != "" {
 				return in, errorf("InvalidRequest", "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
 			}
-			in.Algorithm, in.Value = a, v
+			if vals[0] == "" {
+				empty = a.HeaderName()
+				continue
+			}
+			in.Algorithm, in.Value = a, vals[0]
 		}
+	}
+	if empty != "" {
+		// Present but empty is a malformed value, not an absent one.
+		return in, errorf("InvalidRequest", "Value for "+empty+" header is invalid.")
 	}
 	if tr := hd.Get("x-amz-trailer"); tr != "" {
 		name := strings.ToLower(strings.TrimSpace(tr))
@@ -155,6 +220,27 @@ func checksumInput(rq *request) (objstore.ChecksumInput, error) {
 		}
 	}
 	return in, nil
+}
+
+// checksumHeaderParams are the x-amz-checksum-* headers that carry no
+// checksum value.
+var checksumHeaderParams = map[string]bool{
+	"X-Amz-Checksum-Type": true, "X-Amz-Checksum-Mode": true, "X-Amz-Checksum-Algorithm": true,
+}
+
+// checkChecksumHeaderNames refuses a checksum value for an algorithm
+// sluice does not compute (x-amz-checksum-sha512, -xxhash64, …) rather
+// than store the object unverified.
+func checkChecksumHeaderNames(hd http.Header) error {
+	for name := range hd {
+		if !strings.HasPrefix(name, "X-Amz-Checksum-") || checksumHeaderParams[name] {
+			continue
+		}
+		if _, ok := algorithmOfHeader(strings.ToLower(name)); !ok {
+			return errorf("InvalidRequest", "Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+		}
+	}
+	return nil
 }
 
 func algorithmOfHeader(name string) (checksum.Algorithm, bool) {
@@ -220,8 +306,9 @@ func (h *Handler) putObject(rq *request) error {
 	hd := rq.w.Header()
 	hd.Set("ETag", `"`+v.ETag+`"`)
 	setVersionHeader(hd, v.VersionID)
-	if ck.Algorithm != "" {
-		hd.Set(checksum.Algorithm(v.Checksum.Algorithm).HeaderName(), v.Checksum.Value)
+	// The declared checksum, or the CRC64NVME S3 computes when none was.
+	if name := checksum.Algorithm(v.Checksum.Algorithm).HeaderName(); name != "" && v.Checksum.Value != "" {
+		hd.Set(name, v.Checksum.Value)
 		hd.Set("x-amz-checksum-type", v.Checksum.Type)
 	}
 	return rq.ok()
@@ -238,6 +325,13 @@ func getInput(rq *request) (*objstore.GetInput, error) {
 	in := &objstore.GetInput{Bucket: rq.bucket, Key: rq.key, VersionID: rq.query.Get("versionId")}
 	if _, ok := rq.query["versionId"]; ok && in.VersionID == "" {
 		return nil, errorf("InvalidArgument", "Version id cannot be the empty string")
+	}
+	// SSE-S3/KMS is chosen when writing; reads name no method (S3 answers
+	// 400 rather than ignore the header).
+	for _, name := range []string{"x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id"} {
+		if rq.r.Header.Get(name) != "" {
+			return nil, errorf("InvalidArgument", name+" header is not supported for this operation.")
+		}
 	}
 	if pn := rq.query.Get("partNumber"); pn != "" {
 		n, err := strconv.Atoi(pn)
@@ -299,6 +393,10 @@ func setObjectHeaders(rq *request, obj *objstore.Object) {
 		hd["X-Amz-Meta-"+k] = []string{val}
 	}
 	setVersionHeader(hd, v.VersionID)
+	if v.VersionID == meta.NullVersionID && rq.query.Get("versionId") == meta.NullVersionID {
+		// Asked for by name, the null version is named in the answer.
+		hd.Set("x-amz-version-id", meta.NullVersionID)
+	}
 	if v.StorageClass != "" && v.StorageClass != "STANDARD" {
 		hd.Set("x-amz-storage-class", v.StorageClass)
 	}
@@ -591,7 +689,9 @@ func directive(hd http.Header, name string) (replace bool, err error) {
 	case "REPLACE":
 		return true, nil
 	default:
-		return false, errorf("InvalidArgument", "Unknown "+strings.TrimPrefix(name, "x-amz-")+" "+v)
+		// S3's wording: "Unknown metadata directive." (x-amz-metadata-directive).
+		what := strings.TrimSuffix(strings.TrimPrefix(name, "x-amz-"), "-directive")
+		return false, errorf("InvalidArgument", "Unknown "+what+" directive.")
 	}
 }
 
@@ -735,15 +835,26 @@ type objectPart struct {
 	checksumElems
 }
 
+// objectAttributeNames are the values x-amz-object-attributes may list.
+var objectAttributeNames = map[string]bool{
+	"ETag": true, "Checksum": true, "ObjectParts": true, "StorageClass": true, "ObjectSize": true,
+}
+
 func (h *Handler) getObjectAttributes(rq *request) error {
 	want := map[string]bool{}
 	for _, v := range rq.r.Header.Values("x-amz-object-attributes") {
 		for _, a := range strings.Split(v, ",") {
-			want[strings.TrimSpace(a)] = true
+			if a = strings.TrimSpace(a); a == "" {
+				continue
+			}
+			if !objectAttributeNames[a] {
+				return errorf("InvalidArgument", "Invalid attribute name specified.")
+			}
+			want[a] = true
 		}
 	}
 	if len(want) == 0 {
-		return errorf("InvalidArgument", "Invalid attribute name specified.")
+		return errorf("InvalidRequest", "The x-amz-object-attributes header specifying the attributes to be retrieved is either missing or empty")
 	}
 	obj, err := h.store.HeadObject(rq.ctx(), &objstore.GetInput{Bucket: rq.bucket, Key: rq.key, VersionID: rq.query.Get("versionId")})
 	if err != nil {
@@ -801,4 +912,3 @@ func (h *Handler) getObjectAttributes(rq *request) error {
 	writeXML(rq, http.StatusOK, &out)
 	return nil
 }
-

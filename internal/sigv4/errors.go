@@ -142,5 +142,5 @@ var (
 	// ErrRequestTooLarge is a non-S3 request without x-amz-content-sha256
 	// whose body exceeds Verifier.MaxHashedBody, so it cannot be hashed.
 	ErrRequestTooLarge = newError("EntityTooLarge", http.StatusRequestEntityTooLarge,
-		"Your proposed upload exceeds the maximum allowed object size.")
+		"Your proposed upload exceeds the maximum allowed size")
 )

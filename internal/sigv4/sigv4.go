@@ -25,6 +25,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -367,14 +368,16 @@ func (v *Verifier) secret(r *http.Request, accessKeyID string) (string, error) {
 	return s, nil
 }
 
-// checkSkew rejects a header-signed request whose date is too far from now.
+// checkSkew rejects a header-signed request whose date is too far from
+// now. A date before 1970 is no valid date at all (ErrMissingDate, as S3
+// answers); one centuries ahead is skewed like any other (the comparison
+// avoids time.Duration, which such a distance would overflow).
 func (v *Verifier) checkSkew(t time.Time) error {
-	now := v.now()
-	d := now.Sub(t)
-	if d < 0 {
-		d = -d
+	if t.Before(time.Unix(0, 0)) {
+		return ErrMissingDate
 	}
-	if d > v.maxSkew() {
+	now := v.now()
+	if t.Before(now.Add(-v.maxSkew())) || t.After(now.Add(v.maxSkew())) {
 		return ErrRequestTimeTooSkewed.with("",
 			Detail{"RequestTime", t.UTC().Format(amzDateLayout)},
 			Detail{"ServerTime", now.UTC().Format(time.RFC3339)},
@@ -408,5 +411,7 @@ func unsignedAmzHeaders(r *http.Request, signed []string) []string {
 			missing = append(missing, lk)
 		}
 	}
+	// Sorted, so the error names them in a stable order.
+	slices.Sort(missing)
 	return missing
 }

@@ -85,8 +85,10 @@ func requestTime(r *http.Request) (time.Time, string, bool) {
 		return t, h, true
 	}
 	if h := r.Header.Get("Date"); h != "" {
-		t, err := http.ParseTime(h)
-		if err != nil {
+		// The formats SigV2 accepts: botocore writes the Date of a SigV4
+		// request with a numeric zone ("... 21:53:04 -0000").
+		t, ok := parseV2Date(h)
+		if !ok {
 			return time.Time{}, "", false
 		}
 		return t, t.UTC().Format(amzDateLayout), true

@@ -107,30 +107,33 @@ func TestVersitygw(t *testing.T) {
 	}
 	close(queue)
 	start := time.Now()
-	t.Run("run", func(t *testing.T) {
-		for w := range versitygwWorkers {
-			t.Run(fmt.Sprintf("worker%d", w), func(t *testing.T) {
-				t.Parallel()
-				for tc := range queue {
-					t.Run(tc.Name, func(t *testing.T) {
-						exe := bin
-						if tc.NoCLI {
-							exe = runner
-						}
-						pass, detail := runVersitygwTest(t, exe, tc)
-						mu.Lock()
-						defer mu.Unlock()
-						if pass {
-							results[tc.Name] = "pass"
-						} else {
-							results[tc.Name] = "fail"
-							details[tc.Name] = detail
-						}
-					})
-				}
-			})
-		}
-	})
+	// Workers are goroutines, not parallel subtests, so that -parallel
+	// (GOMAXPROCS by default) does not cap them. Each test is a subtest
+	// only to scope its node's cleanup; a test of the tester that fails
+	// does not fail it: checkSuite judges the results.
+	var wg sync.WaitGroup
+	for range versitygwWorkers {
+		wg.Go(func() {
+			for tc := range queue {
+				t.Run(tc.Name, func(t *testing.T) {
+					exe := bin
+					if tc.NoCLI {
+						exe = runner
+					}
+					pass, detail := runVersitygwTest(t, exe, tc)
+					mu.Lock()
+					defer mu.Unlock()
+					if pass {
+						results[tc.Name] = "pass"
+					} else {
+						results[tc.Name] = "fail"
+						details[tc.Name] = detail
+					}
+				})
+			}
+		})
+	}
+	wg.Wait()
 	t.Logf("ran %d tests in %s", len(results), time.Since(start).Round(time.Second))
 	writeVersitygwDetails(t, details)
 	checkSuite(t, "versitygw", results)
@@ -160,7 +163,9 @@ func runVersitygwTest(t *testing.T, bin string, tc vgwTest) (bool, string) {
 	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.CombinedOutput()
 	plain := ansiEscape.ReplaceAll(out, nil)
-	if err == nil && bytes.Contains(plain, []byte("PASS "+tc.Name+"\n")) {
+	// A test reports under the name it gives itself, which is not always
+	// its function's name: look for any PASS and no FAIL.
+	if err == nil && hasLinePrefix(plain, "PASS ") && !hasLinePrefix(plain, "FAIL ") {
 		return true, ""
 	}
 	var detail strings.Builder
@@ -190,6 +195,16 @@ func versitygwEnv(dir string) []string {
 
 var ansiEscape = regexp.MustCompile("\x1b\\[[0-9;]*m")
 
+// hasLinePrefix reports whether a line of out starts with prefix.
+func hasLinePrefix(out []byte, prefix string) bool {
+	for line := range bytes.SplitSeq(out, []byte("\n")) {
+		if bytes.HasPrefix(line, []byte(prefix)) {
+			return true
+		}
+	}
+	return false
+}
+
 // writeVersitygwDetails logs each failure's first line and writes the full
 // output of every failed test to $SLUICE_COMPAT_OUT/versitygw.failures.
 func writeVersitygwDetails(t *testing.T, details map[string]string) {
@@ -202,7 +217,7 @@ func writeVersitygwDetails(t *testing.T, details map[string]string) {
 	var full, short strings.Builder
 	for _, n := range names {
 		fmt.Fprintf(&full, "=== %s\n%s\n", n, details[n])
-		fmt.Fprintf(&short, "  %s: %s\n", n, failLine(n, details[n]))
+		fmt.Fprintf(&short, "  %s: %s\n", n, failLine(details[n]))
 	}
 	if len(names) > 0 {
 		t.Logf("failed tests (%d):\n%s", len(names), short.String())
@@ -218,10 +233,16 @@ func writeVersitygwDetails(t *testing.T, details map[string]string) {
 	}
 }
 
-// failLine picks the tester's FAIL line for name out of its output.
-func failLine(name, detail string) string {
+// failLine picks the tester's first FAIL line (or panic) out of a
+// failed test's output.
+func failLine(detail string) string {
 	for line := range strings.SplitSeq(detail, "\n") {
-		if rest, ok := strings.CutPrefix(line, "FAIL "+name+": "); ok {
+		if rest, ok := strings.CutPrefix(line, "FAIL "); ok || strings.HasPrefix(line, "panic: ") {
+			if !ok {
+				rest = line
+			} else if _, msg, found := strings.Cut(rest, ": "); found {
+				rest = msg // drop the test's name
+			}
 			if len(rest) > 300 {
 				rest = rest[:300] + "…"
 			}
