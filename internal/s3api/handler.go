@@ -128,6 +128,9 @@ func (h *Handler) serve(rq *request) error {
 		return err
 	}
 	rq.auth = auth
+	if err := h.checkRegion(auth); err != nil {
+		return err
+	}
 	if auth.Method == sigv4.MethodAnonymous {
 		return errorf("AccessDenied", "Access Denied")
 	}
@@ -315,4 +318,27 @@ func (h *Handler) ownerOf(id string) owner {
 		return owner{ID: id, DisplayName: root.DisplayName}
 	}
 	return owner{ID: id}
+}
+
+// checkRegion refuses a SigV4 signature scoped to another region, as S3
+// does; the error names the right region (SDKs such as boto3 retry with
+// it).
+func (h *Handler) checkRegion(a *sigv4.Auth) error {
+	region := h.store.Region()
+	if a.Region == "" || a.Region == region {
+		return nil
+	}
+	var e *apiError
+	switch a.Method {
+	case sigv4.MethodV4Header:
+		e = errorf("AuthorizationHeaderMalformed",
+			"The authorization header is malformed; the region '"+a.Region+"' is wrong; expecting '"+region+"'")
+	case sigv4.MethodV4Query:
+		e = errorf("AuthorizationQueryParametersError",
+			"Error parsing the X-Amz-Credential parameter; the region '"+a.Region+"' is wrong; expecting '"+region+"'")
+	default:
+		return nil
+	}
+	e.extra = [][2]string{{"Region", region}}
+	return e
 }
