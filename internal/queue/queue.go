@@ -1,0 +1,339 @@
+// Package queue is a durable work queue kept in the metadata store, for
+// work that must never be lost: asynchronous function invocations, S3
+// event deliveries, job tasks.
+//
+// Items are added inside the caller's metadata transaction (Add), so an
+// item exists exactly when the change that caused it was committed — the
+// outbox pattern. A Queue's workers take due items, hand them to a handler
+// and, by the handler's Outcome, delete them, reschedule them, or (for
+// work given up on) delete them after the handler has recorded why.
+// Delivery is at least once: an item being handled when the process dies
+// is handled again after restart.
+package queue
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/sluicehq/sluice/internal/meta"
+)
+
+// Item is one unit of work.
+type Item struct {
+	// ID identifies the item for its whole life (it survives
+	// rescheduling).
+	ID string `json:"id"`
+	// Payload is the caller's data.
+	Payload []byte `json:"payload"`
+	// Attempts counts completed handler calls that asked for a retry.
+	Attempts int `json:"attempts"`
+	// Enqueued is when the item was added.
+	Enqueued time.Time `json:"enqueued"`
+	// Due is when the item may next be handled.
+	Due time.Time `json:"due"`
+	// Note is free text the handler attached on its last retry (for
+	// example the last error), for operators and for the final record.
+	Note string `json:"note,omitempty"`
+
+	key string
+}
+
+// Outcome is what a handler decided about an item.
+type Outcome struct {
+	kind  int
+	after time.Duration
+	note  string
+}
+
+// Done removes the item: it was handled (or given up on and recorded).
+func Done() Outcome { return Outcome{kind: done} }
+
+// Retry reschedules the item after d, recording note.
+func Retry(d time.Duration, note string) Outcome { return Outcome{kind: retry, after: d, note: note} }
+
+const (
+	done = iota
+	retry
+)
+
+// Handler handles one item. It runs concurrently with other items' handlers.
+// ctx is cancelled when the queue stops; an Outcome returned then is still
+// applied.
+type Handler func(ctx context.Context, it Item) Outcome
+
+// Config configures a Queue.
+type Config struct {
+	Meta meta.Store
+	// Name distinguishes queues in the metadata store.
+	Name    string
+	Handler Handler
+	// Workers is the number of items handled at once (default 8).
+	Workers int
+	// Poll is how often the queue looks for due items without being
+	// kicked (default 1 s).
+	Poll   time.Duration
+	Logger *slog.Logger
+	// Now returns the current time (tests); nil means time.Now.
+	Now func() time.Time
+}
+
+// Queue is a durable work queue. Start it to run its workers.
+type Queue struct {
+	cfg  Config
+	kind string
+	log  *slog.Logger
+
+	kick chan struct{}
+	work chan Item
+
+	mu       sync.Mutex
+	inflight map[string]bool // store keys of the items being handled
+
+	stop   chan struct{}
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// New returns a Queue.
+func New(cfg Config) *Queue {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 8
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Queue{
+		cfg:      cfg,
+		kind:     "queue/" + cfg.Name,
+		log:      log.With("queue", cfg.Name),
+		kick:     make(chan struct{}, 1),
+		work:     make(chan Item),
+		inflight: make(map[string]bool),
+		stop:     make(chan struct{}),
+	}
+}
+
+// key orders items by due time, then by sequence.
+func key(due time.Time, seq uint64) string {
+	var b [16]byte
+	ms := due.UnixMilli()
+	if ms < 0 {
+		ms = 0
+	}
+	binary.BigEndian.PutUint64(b[:8], uint64(ms))
+	binary.BigEndian.PutUint64(b[8:], seq)
+	return hex.EncodeToString(b[:])
+}
+
+// Add enqueues payload inside tx, due now plus delay. Call Kick after the
+// transaction commits for prompt handling.
+func (q *Queue) Add(tx meta.Tx, payload []byte, delay time.Duration) (string, error) {
+	seq, err := tx.NextSeq()
+	if err != nil {
+		return "", err
+	}
+	now := q.cfg.Now().UTC()
+	it := Item{ID: fmt.Sprintf("%s-%d", q.cfg.Name, seq), Payload: payload, Enqueued: now, Due: now.Add(delay)}
+	raw, err := json.Marshal(&it)
+	if err != nil {
+		return "", err
+	}
+	return it.ID, tx.PutDoc(q.kind, key(it.Due, seq), raw)
+}
+
+// Enqueue adds payload in a transaction of its own and kicks the queue.
+func (q *Queue) Enqueue(ctx context.Context, payload []byte, delay time.Duration) (string, error) {
+	var id string
+	err := q.cfg.Meta.Update(ctx, func(tx meta.Tx) error {
+		var err error
+		id, err = q.Add(tx, payload, delay)
+		return err
+	})
+	if err == nil {
+		q.Kick()
+	}
+	return id, err
+}
+
+// Kick makes the queue look for due items now.
+func (q *Queue) Kick() {
+	select {
+	case q.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Start runs the scanner and the workers until Close.
+func (q *Queue) Start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	q.cancel = cancel
+	q.wg.Add(1 + q.cfg.Workers)
+	go q.scan()
+	for range q.cfg.Workers {
+		go q.worker(ctx)
+	}
+}
+
+// Close stops the queue and waits for handlers to return. Items being
+// handled stay in the store and are handled again after the next Start.
+func (q *Queue) Close() error {
+	q.once.Do(func() {
+		close(q.stop)
+		if q.cancel != nil {
+			q.cancel()
+		}
+	})
+	q.wg.Wait()
+	return nil
+}
+
+// scan feeds due items to the workers.
+func (q *Queue) scan() {
+	defer q.wg.Done()
+	defer close(q.work)
+	tick := time.NewTicker(q.cfg.Poll)
+	defer tick.Stop()
+	for {
+		for _, it := range q.due() {
+			select {
+			case q.work <- it:
+			case <-q.stop:
+				return
+			}
+		}
+		select {
+		case <-q.stop:
+			return
+		case <-q.kick:
+		case <-tick.C:
+		}
+	}
+}
+
+// due returns up to a batch of due items that are not in flight, marking
+// them in flight.
+func (q *Queue) due() []Item {
+	now := key(q.cfg.Now(), ^uint64(0))
+	var out []Item
+	err := q.cfg.Meta.View(context.Background(), func(tx meta.Tx) error {
+		out = out[:0]
+		for d, err := range tx.Docs(q.kind, meta.ListOptions{}) {
+			if err != nil {
+				return err
+			}
+			if d.Key > now || len(out) >= 256 {
+				break
+			}
+			if q.isInflight(d.Key) {
+				continue
+			}
+			var it Item
+			if err := json.Unmarshal(d.Value, &it); err != nil {
+				q.log.Error("undecodable queue item", "key", d.Key, "err", err)
+				continue
+			}
+			it.key = d.Key
+			out = append(out, it)
+		}
+		return nil
+	})
+	if err != nil {
+		if !errors.Is(err, meta.ErrClosed) {
+			q.log.Error("queue scan", "err", err)
+		}
+		return nil
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, it := range out {
+		q.inflight[it.key] = true
+	}
+	return out
+}
+
+// isInflight reports whether the item stored under key is being handled.
+func (q *Queue) isInflight(key string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.inflight[key]
+}
+
+func (q *Queue) release(key string) {
+	q.mu.Lock()
+	delete(q.inflight, key)
+	q.mu.Unlock()
+}
+
+func (q *Queue) worker(ctx context.Context) {
+	defer q.wg.Done()
+	for it := range q.work {
+		out := q.cfg.Handler(ctx, it)
+		if err := q.apply(it, out); err != nil {
+			q.log.Error("queue update failed; the item will be handled again", "item", it.ID, "err", err)
+		}
+		q.release(it.key)
+		if out.kind == retry && out.after <= 0 {
+			q.Kick()
+		}
+	}
+}
+
+// apply records a handler's outcome.
+func (q *Queue) apply(it Item, out Outcome) error {
+	return q.cfg.Meta.Update(context.Background(), func(tx meta.Tx) error {
+		if err := tx.DeleteDoc(q.kind, it.key); err != nil {
+			if errors.Is(err, meta.ErrNoSuchDoc) {
+				return nil // applied already (a rerun closure)
+			}
+			return err
+		}
+		if out.kind == done {
+			return nil
+		}
+		seq, err := tx.NextSeq()
+		if err != nil {
+			return err
+		}
+		next := it
+		next.Attempts++
+		next.Note = out.note
+		next.Due = q.cfg.Now().UTC().Add(out.after)
+		raw, err := json.Marshal(&next)
+		if err != nil {
+			return err
+		}
+		return tx.PutDoc(q.kind, key(next.Due, seq), raw)
+	})
+}
+
+// Len returns the number of items in the queue (due or not), for tests
+// and metrics.
+func (q *Queue) Len(ctx context.Context) (int, error) {
+	n := 0
+	err := q.cfg.Meta.View(ctx, func(tx meta.Tx) error {
+		n = 0
+		for _, err := range tx.Docs(q.kind, meta.ListOptions{}) {
+			if err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}

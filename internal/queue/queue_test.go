@@ -1,0 +1,183 @@
+package queue
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/internal/meta"
+	"github.com/sluicehq/sluice/internal/meta/bolt"
+)
+
+func openStore(t *testing.T, path string) *bolt.Store {
+	t.Helper()
+	s, err := bolt.Open(path, bolt.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestHandlesEveryItemOnce(t *testing.T) {
+	m := openStore(t, filepath.Join(t.TempDir(), "m.db"))
+	var (
+		mu   sync.Mutex
+		seen = map[string]int{}
+	)
+	q := New(Config{Meta: m, Name: "t", Workers: 4, Handler: func(ctx context.Context, it Item) Outcome {
+		mu.Lock()
+		seen[string(it.Payload)]++
+		mu.Unlock()
+		return Done()
+	}})
+	q.Start()
+	defer q.Close()
+	const n = 500
+	for i := range n {
+		if _, err := q.Enqueue(context.Background(), []byte(fmt.Sprint(i)), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "all items", func() bool {
+		l, _ := q.Len(context.Background())
+		return l == 0
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != n {
+		t.Fatalf("handled %d distinct items, want %d", len(seen), n)
+	}
+	for p, c := range seen {
+		if c != 1 {
+			t.Errorf("item %s handled %d times", p, c)
+		}
+	}
+}
+
+func TestRetryAndDelay(t *testing.T) {
+	m := openStore(t, filepath.Join(t.TempDir(), "m.db"))
+	var calls atomic.Int32
+	var attempts []int
+	var mu sync.Mutex
+	q := New(Config{Meta: m, Name: "r", Poll: 10 * time.Millisecond, Handler: func(ctx context.Context, it Item) Outcome {
+		mu.Lock()
+		attempts = append(attempts, it.Attempts)
+		mu.Unlock()
+		if calls.Add(1) < 3 {
+			return Retry(30*time.Millisecond, fmt.Sprintf("try %d failed", it.Attempts))
+		}
+		if it.Attempts == 2 && it.Note != "try 1 failed" {
+			t.Errorf("note = %q", it.Note)
+		}
+		return Done()
+	}})
+	q.Start()
+	defer q.Close()
+	start := time.Now()
+	if _, err := q.Enqueue(context.Background(), []byte("x"), 0); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "three attempts", func() bool { return calls.Load() == 3 })
+	if d := time.Since(start); d < 60*time.Millisecond {
+		t.Errorf("two 30 ms retries took only %v", d)
+	}
+	mu.Lock()
+	if fmt.Sprint(attempts) != "[0 1 2]" {
+		t.Errorf("attempts = %v", attempts)
+	}
+	mu.Unlock()
+	// A delayed item waits.
+	calls.Store(10)
+	if _, err := q.Enqueue(context.Background(), []byte("later"), 200*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if l, _ := q.Len(context.Background()); l != 1 {
+		t.Fatalf("the delayed item was handled early (len %d)", l)
+	}
+	waitFor(t, "the delayed item", func() bool { l, _ := q.Len(context.Background()); return l == 0 })
+}
+
+// TestSurvivesRestart: items added in a committed transaction are handled
+// after the store is reopened, including one that was being handled.
+func TestSurvivesRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.db")
+	m, err := bolt.Open(path, bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := make(chan struct{})
+	started := make(chan struct{}, 10)
+	q := New(Config{Meta: m, Name: "d", Workers: 1, Handler: func(ctx context.Context, it Item) Outcome {
+		started <- struct{}{}
+		select {
+		case <-block:
+		case <-ctx.Done():
+		}
+		return Retry(0, "interrupted")
+	}})
+	q.Start()
+	// Added inside a transaction with another change: the outbox pattern.
+	if err := m.Update(context.Background(), func(tx meta.Tx) error {
+		for i := range 3 {
+			if _, err := q.Add(tx, []byte(fmt.Sprint(i)), 0); err != nil {
+				return err
+			}
+		}
+		return tx.PutDoc("other", "k", []byte("v"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	q.Kick()
+	<-started
+	q.Close()
+	m.Close()
+
+	m2 := openStore(t, path)
+	var got sync.Map
+	q2 := New(Config{Meta: m2, Name: "d", Handler: func(ctx context.Context, it Item) Outcome {
+		got.Store(string(it.Payload), it.Attempts)
+		return Done()
+	}})
+	q2.Start()
+	defer q2.Close()
+	waitFor(t, "items after restart", func() bool { l, _ := q2.Len(context.Background()); return l == 0 })
+	for i := range 3 {
+		if _, ok := got.Load(fmt.Sprint(i)); !ok {
+			t.Errorf("item %d lost across the restart", i)
+		}
+	}
+}
+
+func TestAddRolledBackWithItsTransaction(t *testing.T) {
+	m := openStore(t, filepath.Join(t.TempDir(), "m.db"))
+	q := New(Config{Meta: m, Name: "rb", Handler: func(context.Context, Item) Outcome { return Done() }})
+	err := m.Update(context.Background(), func(tx meta.Tx) error {
+		if _, err := q.Add(tx, []byte("x"), 0); err != nil {
+			return err
+		}
+		return fmt.Errorf("the change failed")
+	})
+	if err == nil {
+		t.Fatal("want the error")
+	}
+	if l, _ := q.Len(context.Background()); l != 0 {
+		t.Fatalf("an item of a rolled-back transaction remains (len %d)", l)
+	}
+}
