@@ -95,6 +95,12 @@ type Queue struct {
 
 	mu       sync.Mutex
 	inflight map[string]bool // store keys of the items being handled
+	// gen numbers scans; finished maps the keys of items handled (and
+	// removed) to the number of the latest scan that had started by
+	// then: a scan with that number or lower may still see them in its
+	// snapshot.
+	gen      uint64
+	finished map[string]uint64
 
 	stop   chan struct{}
 	cancel context.CancelFunc
@@ -124,6 +130,7 @@ func New(cfg Config) *Queue {
 		kick:     make(chan struct{}, 1),
 		work:     make(chan Item),
 		inflight: make(map[string]bool),
+		finished: make(map[string]uint64),
 		stop:     make(chan struct{}),
 	}
 }
@@ -229,6 +236,15 @@ func (q *Queue) scan() {
 // them in flight.
 func (q *Queue) due() []Item {
 	now := key(q.cfg.Now(), ^uint64(0))
+	q.mu.Lock()
+	q.gen++
+	g := q.gen
+	for k, r := range q.finished {
+		if r < g-1 {
+			delete(q.finished, k)
+		}
+	}
+	q.mu.Unlock()
 	var out []Item
 	err := q.cfg.Meta.View(context.Background(), func(tx meta.Tx) error {
 		out = out[:0]
@@ -239,7 +255,7 @@ func (q *Queue) due() []Item {
 			if d.Key > now || len(out) >= 256 {
 				break
 			}
-			if q.isInflight(d.Key) {
+			if q.taken(d.Key, g) {
 				continue
 			}
 			var it Item
@@ -266,16 +282,26 @@ func (q *Queue) due() []Item {
 	return out
 }
 
-// isInflight reports whether the item stored under key is being handled.
-func (q *Queue) isInflight(key string) bool {
+// taken reports whether scan g must skip the item stored under key: it is
+// being handled, or was handled after scan g's snapshot was taken.
+func (q *Queue) taken(key string, g uint64) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.inflight[key]
+	if q.inflight[key] {
+		return true
+	}
+	r, ok := q.finished[key]
+	return ok && r >= g
 }
 
-func (q *Queue) release(key string) {
+// release marks the item stored under key as no longer in flight; its
+// store entry is gone (or the update failed and it must be retried).
+func (q *Queue) release(key string, removed bool) {
 	q.mu.Lock()
 	delete(q.inflight, key)
+	if removed {
+		q.finished[key] = q.gen
+	}
 	q.mu.Unlock()
 }
 
@@ -283,10 +309,11 @@ func (q *Queue) worker(ctx context.Context) {
 	defer q.wg.Done()
 	for it := range q.work {
 		out := q.cfg.Handler(ctx, it)
-		if err := q.apply(it, out); err != nil {
+		err := q.apply(it, out)
+		if err != nil {
 			q.log.Error("queue update failed; the item will be handled again", "item", it.ID, "err", err)
 		}
-		q.release(it.key)
+		q.release(it.key, err == nil)
 		if out.kind == retry && out.after <= 0 {
 			q.Kick()
 		}
