@@ -178,7 +178,7 @@ func New(cfg Config) (*Engine, error) {
 	if e.code, err = newCodeCache(filepath.Join(root, "code")); err != nil {
 		return nil, err
 	}
-	if e.logs, err = OpenLogs(filepath.Join(root, "logs"), cfg.LogMaxBytes); err != nil {
+	if e.logs, err = OpenLogs(LogsDir(cfg.DataDir), cfg.LogMaxBytes); err != nil {
 		return nil, err
 	}
 	e.wg.Add(2)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -572,7 +571,11 @@ func traceID(id string, t time.Time) string {
 	}
 	b := make([]byte, 0, 64)
 	b = append(b, "Root=1-"...)
-	b = fmt.Appendf(b, "%08x", t.Unix())
+	secs := strconv.AppendUint(make([]byte, 0, 16), uint64(t.Unix()), 16)
+	for range 8 - len(secs) {
+		b = append(b, '0')
+	}
+	b = append(b, secs...)
 	b = append(b, '-')
 	b = append(b, h[:]...)
 	b = append(b, ";Sampled=0"...)

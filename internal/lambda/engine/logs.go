@@ -61,6 +61,10 @@ type logFile struct {
 	waiters chan struct{} // closed on the next append; nil if nobody waits
 }
 
+// LogsDir is where an engine with data directory dataDir keeps its logs,
+// for readers in another process (`sluice logs`): OpenLogs(LogsDir(d), 0).
+func LogsDir(dataDir string) string { return filepath.Join(dataDir, "lambda", "logs") }
+
 // OpenLogs opens the log store in dir. maxBytes ≤ 0 means
 // DefaultLogMaxBytes. Close stops its background flusher.
 func OpenLogs(dir string, maxBytes int64) (*Logs, error) {
