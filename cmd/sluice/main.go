@@ -21,7 +21,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
@@ -35,10 +35,13 @@ const usage = `sluice — an S3-compatible object store that runs your functions
 
 Usage:
   sluice server [flags]        run the server (sluice server -h for flags)
+  sluice fn COMMAND            deploy, invoke and list functions (sluice fn help)
+  sluice logs FUNCTION         print or follow a function's log (sluice logs -h)
   sluice bench s3 [flags]      load-test an S3 endpoint (sluice or another)
+  sluice bench invoke [flags]  measure function invocation latency, throughput and cold starts
 `
 
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return flag.ErrHelp
@@ -46,12 +49,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args[0] {
 	case "server":
 		return runServer(ctx, args[1:], getenv, stdout, stderr)
+	case "fn":
+		return runFn(ctx, args[1:], env{getenv, stdin, stdout, stderr})
+	case "logs":
+		return runLogs(ctx, args[1:], env{getenv, stdin, stdout, stderr})
 	case "bench":
-		if len(args) < 2 || args[1] != "s3" {
-			fmt.Fprint(stderr, usage)
-			return flag.ErrHelp
+		switch {
+		case len(args) >= 2 && args[1] == "s3":
+			return bench.RunS3(ctx, args[2:], stdout, stderr)
+		case len(args) >= 2 && args[1] == "invoke":
+			return bench.RunInvoke(ctx, args[2:], stdout, stderr)
 		}
-		return bench.RunS3(ctx, args[2:], stdout, stderr)
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -71,6 +81,13 @@ func runServer(ctx context.Context, args []string, getenv func(string) string, s
 	accessKey := fs.String("access-key", getenv("SLUICE_ACCESS_KEY_ID"), "root access key ID (env SLUICE_ACCESS_KEY_ID; generated if unset)")
 	secretKey := fs.String("secret-key", getenv("SLUICE_SECRET_ACCESS_KEY"), "root secret access key (env SLUICE_SECRET_ACCESS_KEY)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	legacyBuckets := fs.Bool("legacy-bucket-defaults", false,
+		"create buckets with S3's pre-2023 defaults: ACLs enabled, no Block Public Access (for old test suites)")
+	python := fs.String("python", "python3", "host interpreter for python3.x functions")
+	node := fs.String("node", "node", "host interpreter for nodejs*.x functions")
+	fnConcurrency := fs.Int("function-concurrency", 0, "maximum concurrent function invocations (0: engine default)")
+	defaultSSE := fs.String("default-encryption", "",
+		"encrypt new objects that ask for no encryption (and whose bucket has none) at rest: AES256 (SSE-S3, as S3 does since 2023) or empty for none")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -94,6 +111,11 @@ func runServer(ctx context.Context, args []string, getenv func(string) string, s
 		AccessKeyID:     *accessKey,
 		SecretAccessKey: *secretKey,
 		Logger:          log,
+		Functions: server.FunctionsConfig{
+			Python: *python, Node: *node, MaxConcurrency: *fnConcurrency,
+		},
+		LegacyBucketDefaults: *legacyBuckets,
+		DefaultEncryption:    *defaultSSE,
 	})
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -17,18 +18,23 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/sluicehq/sluice/internal/blob/disk"
 	"github.com/sluicehq/sluice/internal/iam"
 	"github.com/sluicehq/sluice/internal/iamapi"
+	"github.com/sluicehq/sluice/internal/kms"
 	"github.com/sluicehq/sluice/internal/lambda"
+	"github.com/sluicehq/sluice/internal/lambda/async"
+	"github.com/sluicehq/sluice/internal/lambda/engine"
 	"github.com/sluicehq/sluice/internal/lambdaapi"
 	"github.com/sluicehq/sluice/internal/meta/bolt"
 	"github.com/sluicehq/sluice/internal/objstore"
 	"github.com/sluicehq/sluice/internal/router"
 	"github.com/sluicehq/sluice/internal/s3api"
+	"github.com/sluicehq/sluice/internal/s3control"
 	"github.com/sluicehq/sluice/internal/sigv4"
 )
 
@@ -49,11 +55,39 @@ type Config struct {
 	NoSync bool
 	// InlineMax overrides objstore.DefaultInlineMax.
 	InlineMax int64
-	// LambdaEngine runs function invocations; nil makes them fail with
-	// ServiceException. LambdaQueue accepts Event invocations; nil makes
-	// them fail likewise. The node does not close either.
+	// DefaultEncryption is the server-side encryption of new objects that
+	// ask for none and whose bucket has no default encryption: "" (none)
+	// or objstore.SSES3. See docs/design.md.
+	DefaultEncryption string
+	// LegacyBucketDefaults gives new buckets S3's defaults from before
+	// April 2023 (ACLs enabled, no Block Public Access) instead of AWS's
+	// current ones; for test suites written against them (docs/design.md,
+	// "Authorization").
+	LegacyBucketDefaults bool
+	// Functions configures the function engine the node runs.
+	Functions FunctionsConfig
+	// LambdaEngine replaces the node's own function engine (tests); the
+	// node does not close it. LambdaQueue replaces its asynchronous
+	// invocation queue (an async.Queue over the metadata store by
+	// default); the node does not close it either.
 	LambdaEngine lambda.Engine
 	LambdaQueue  lambda.AsyncQueue
+}
+
+// FunctionsConfig configures how the node runs functions.
+type FunctionsConfig struct {
+	// Python and Node are the host interpreters of the python3.x and
+	// nodejs*.x runtimes (paths or names on PATH; defaults python3, node).
+	Python string
+	Node   string
+	// MaxConcurrency caps concurrent invocations (engine default if 0).
+	MaxConcurrency int
+	// IdleTimeout is how long an unused instance stays warm (engine
+	// default if 0).
+	IdleTimeout time.Duration
+	// Async tunes asynchronous invocation (retry delays, backoff,
+	// workers); zero values are AWS's defaults.
+	Async async.Options
 }
 
 // Credentials are root credentials.
@@ -69,6 +103,9 @@ type Server struct {
 	meta    *bolt.Store
 	store   *objstore.Store
 	lambda  *lambda.Service
+	engine  *engine.Engine
+	async   *async.Queue
+	control *s3control.Handler
 	handler http.Handler
 	creds   Credentials
 	// Generated is set when the credentials were created by this Open.
@@ -104,6 +141,9 @@ func Open(cfg Config) (*Server, error) {
 	}
 	s.creds, s.Generated = creds, generated
 
+	if cfg.DefaultEncryption != "" && cfg.DefaultEncryption != objstore.SSES3 {
+		return nil, fmt.Errorf("server: default encryption %q: want %q or none", cfg.DefaultEncryption, objstore.SSES3)
+	}
 	m, err := bolt.Open(filepath.Join(cfg.DataDir, "meta.db"), bolt.Options{Logger: log, NoSync: cfg.NoSync})
 	if err != nil {
 		return nil, err
@@ -113,9 +153,15 @@ func Open(cfg Config) (*Server, error) {
 		m.Close()
 		return nil, err
 	}
+	keys, err := kms.Open(filepath.Join(cfg.DataDir, "kms.json"), cfg.Region, cfg.AccountID)
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
 	s.meta = m
 	s.store = objstore.New(objstore.Config{
 		Meta: m, Blobs: blobs, Region: cfg.Region, Logger: log, InlineMax: cfg.InlineMax,
+		Keys: keys, DefaultEncryption: cfg.DefaultEncryption,
 	})
 	s.store.Start()
 
@@ -127,14 +173,54 @@ func Open(cfg Config) (*Server, error) {
 	}
 	s3h = s3api.New(s3api.Config{
 		Store: s.store, IAM: ids, Verifier: verifier, Domains: cfg.Domains, Logger: log,
+		LegacyBucketDefaults: cfg.LegacyBucketDefaults,
 	})
 	rt := router.New(s3h)
 	rt.Handle(router.IAM, iamapi.New(iamapi.Config{IAM: ids, Verifier: verifier, Logger: log}))
+	s.control = s3control.New(s3control.Config{IAM: ids, Verifier: verifier, AccountID: cfg.AccountID, Logger: log})
+	rt.Handle(router.S3Control, s.control)
+	fnEngine := cfg.LambdaEngine
+	if fnEngine == nil {
+		e, err := engine.New(engine.Config{
+			DataDir: cfg.DataDir, Region: cfg.Region, Logger: log,
+			Python: cfg.Functions.Python, Node: cfg.Functions.Node,
+			MaxConcurrency: cfg.Functions.MaxConcurrency, IdleTimeout: cfg.Functions.IdleTimeout,
+		})
+		if err != nil {
+			s.store.Close()
+			m.Close()
+			return nil, err
+		}
+		s.engine, fnEngine = e, e
+	}
+	fnQueue := cfg.LambdaQueue
+	if fnQueue == nil {
+		acfg := async.Config{
+			Meta: m, Dir: async.Dir(cfg.DataDir), Options: cfg.Functions.Async, Logger: log,
+			Objects: objectWriter{store: s.store, owner: iam.CanonicalID(cfg.AccountID, "")},
+		}
+		if s.engine != nil {
+			acfg.Logs = s.engine.Logs()
+		}
+		q, err := async.New(acfg)
+		if err != nil {
+			if s.engine != nil {
+				s.engine.Close()
+			}
+			s.store.Close()
+			m.Close()
+			return nil, err
+		}
+		s.async, fnQueue = q, q
+	}
 	s.lambda = lambda.New(lambda.Config{
 		Meta: m, Blobs: blobs, Keys: ids, Code: codeSource{s.store},
-		Engine: cfg.LambdaEngine, Queue: cfg.LambdaQueue,
+		Engine: fnEngine, Queue: fnQueue,
 		Region: cfg.Region, AccountID: cfg.AccountID, Logger: log,
 	})
+	if s.async != nil {
+		s.async.Start(s.lambda)
+	}
 	rt.Handle(router.Lambda, lambdaapi.New(lambdaapi.Config{
 		Lambda: s.lambda, IAM: ids, Verifier: verifier,
 		RootAccessKeyID: creds.AccessKeyID, RootSecretAccessKey: creds.SecretAccessKey, Logger: log,
@@ -165,6 +251,24 @@ func (c codeSource) OpenObject(ctx context.Context, bucket, key, versionID strin
 	return obj.Body, nil
 }
 
+// objectWriter writes asynchronous invocation records into the node's
+// buckets (S3 failure destinations), as the account root.
+type objectWriter struct {
+	store *objstore.Store
+	owner string
+}
+
+var _ async.Objects = objectWriter{}
+
+func (o objectWriter) PutObject(ctx context.Context, bucket, key, contentType string, body []byte) error {
+	_, err := o.store.PutObject(ctx, &objstore.PutInput{
+		Bucket: bucket, Key: key, Owner: o.owner,
+		Body: bytes.NewReader(body), Size: int64(len(body)),
+		Meta: objstore.ObjectMeta{ContentType: contentType},
+	})
+	return err
+}
+
 // Handler is the node's HTTP handler (every API surface).
 func (s *Server) Handler() http.Handler { return s.handler }
 
@@ -183,6 +287,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.closed {
 		s.mu.Unlock()
 		return errors.New("server: closed")
+	}
+	if len(s.servers) == 0 && s.engine != nil {
+		// Functions' SDKs call this node at the first address it serves.
+		s.engine.SetEndpoint(endpointURL(ln))
 	}
 	s.servers = append(s.servers, hs)
 	s.mu.Unlock()
@@ -214,8 +322,28 @@ func (s *Server) Close() error {
 			hs.Close()
 		}
 	}
+	if s.async != nil {
+		s.async.Close() // before the engine: deliveries in progress stop first
+	}
+	if s.engine != nil {
+		s.engine.Close()
+	}
 	s.store.Close()
 	return s.meta.Close()
+}
+
+// endpointURL is the URL clients on this host use for a listener: a
+// wildcard address is reached through loopback.
+func endpointURL(ln net.Listener) string {
+	addr, ok := ln.Addr().(*net.TCPAddr)
+	if !ok {
+		return "http://" + ln.Addr().String()
+	}
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(addr.Port))
 }
 
 // credentialsFile is where generated root credentials are kept.
@@ -268,3 +396,7 @@ func randomString(n int, alphabet string) string {
 
 // CredentialsPath returns where generated credentials of dataDir live.
 func CredentialsPath(dataDir string) string { return filepath.Join(dataDir, credentialsFile) }
+
+// Control is the node's S3 Control handler, on which the access point and
+// Batch Operations services register their operations.
+func (s *Server) Control() *s3control.Handler { return s.control }
