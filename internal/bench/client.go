@@ -37,23 +37,7 @@ type client struct {
 }
 
 func newClient(cfg config, conns int) *client {
-	tr := &http.Transport{
-		Proxy: nil, // the target is named explicitly; never go through a proxy
-		DialContext: (&net.Dialer{
-			Timeout:   10 * time.Second,
-			KeepAlive: 30 * time.Second,
-		}).DialContext,
-		MaxIdleConns:          conns + 16,
-		MaxIdleConnsPerHost:   conns + 16,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		// Decompressing would cost client CPU and change what is measured.
-		DisableCompression: true,
-		// Large buffers mean fewer syscalls per large body.
-		ReadBufferSize:  64 << 10,
-		WriteBufferSize: 64 << 10,
-	}
+	tr := newTransport(conns)
 	base := strings.TrimSuffix(cfg.endpoint.String(), "/")
 	return &client{
 		http: &http.Client{
@@ -70,6 +54,28 @@ func newClient(cfg config, conns int) *client {
 		region:    cfg.region,
 		bucket:    cfg.bucket,
 		bucketURL: base + "/" + escapePath(cfg.bucket),
+	}
+}
+
+// newTransport returns the transport of a benchmark client that keeps up
+// to conns connections to its target.
+func newTransport(conns int) *http.Transport {
+	return &http.Transport{
+		Proxy: nil, // the target is named explicitly; never go through a proxy
+		DialContext: (&net.Dialer{
+			Timeout:   10 * time.Second,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		MaxIdleConns:          conns + 16,
+		MaxIdleConnsPerHost:   conns + 16,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		// Decompressing would cost client CPU and change what is measured.
+		DisableCompression: true,
+		// Large buffers mean fewer syscalls per large body.
+		ReadBufferSize:  64 << 10,
+		WriteBufferSize: 64 << 10,
 	}
 }
 

@@ -28,6 +28,12 @@ type sample struct {
 // called once per worker, before the clock starts, so per-worker state (read
 // buffers, written-key lists) is set up outside the measurement.
 func (r *runner) measure(ctx context.Context, conc int, dur time.Duration, maxOps int64, newOp func(worker int) opFunc) *sample {
+	return measure(ctx, &r.errs, conc, dur, maxOps, newOp)
+}
+
+// measure is runner.measure for any benchmark: failed operations are
+// noted in errs.
+func measure(ctx context.Context, errs *errorLog, conc int, dur time.Duration, maxOps int64, newOp func(worker int) opFunc) *sample {
 	type workerState struct {
 		op     opFunc
 		hist   histogram
@@ -67,7 +73,7 @@ func (r *runner) measure(ctx context.Context, conc int, dur time.Duration, maxOp
 						return // interrupted, not a failure of the target
 					}
 					w.errors++
-					r.errs.note(err)
+					errs.note(err)
 					continue
 				}
 				w.hist.record(d)

@@ -1,20 +1,24 @@
 // Package checksum implements the additional checksum algorithms of Amazon S3
-// (CRC32, CRC32C, CRC64NVME, SHA1 and SHA256): hashing, the base64 wire form
-// of digests, the rules that tie algorithms to multipart checksum types, the
-// "checksum of checksums" S3 reports for COMPOSITE multipart objects, and the
-// CRC combination that yields a FULL_OBJECT checksum from part checksums
-// without rereading data.
+// (CRC32, CRC32C, CRC64NVME, SHA1, SHA256, SHA512, MD5, XXHASH64, XXHASH3 and
+// XXHASH128): hashing, the base64 wire form of digests, the rules that tie
+// algorithms to multipart checksum types, the "checksum of checksums" S3
+// reports for COMPOSITE multipart objects, and the CRC combination that
+// yields a FULL_OBJECT checksum from part checksums without rereading data.
 //
 // Digests are handled as raw bytes in the order hash.Hash.Sum produces them
-// (big-endian for the CRCs), which is the order S3 base64-encodes them in.
+// (big-endian for the CRCs and the xxHashes), which is the order S3
+// base64-encodes them in.
 //
-// The package uses only the standard library and holds no mutable state; the
-// lookup tables it builds lazily are immutable once built.
+// Besides the standard library the package uses github.com/cespare/xxhash/v2
+// (XXH64) and github.com/zeebo/xxh3 (XXH3-64, XXH3-128). It holds no mutable
+// state; the lookup tables it builds lazily are immutable once built.
 package checksum
 
 import (
+	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -27,14 +31,25 @@ import (
 // x-amz-checksum-algorithm and x-amz-sdk-checksum-algorithm.
 type Algorithm string
 
-// The algorithms S3 supports.
+// The algorithms S3 supports. The last five were added to S3 in 2025.
 const (
 	CRC32     Algorithm = "CRC32"
 	CRC32C    Algorithm = "CRC32C"
 	CRC64NVME Algorithm = "CRC64NVME"
 	SHA1      Algorithm = "SHA1"
 	SHA256    Algorithm = "SHA256"
+	SHA512    Algorithm = "SHA512"
+	MD5       Algorithm = "MD5"
+	XXHASH64  Algorithm = "XXHASH64"
+	XXHASH3   Algorithm = "XXHASH3"
+	XXHASH128 Algorithm = "XXHASH128"
 )
+
+// UnknownAlgorithmMessage is the message S3 returns (InvalidRequest) for an
+// algorithm name outside the enumeration: every supported name, sorted. (The
+// ten-name list is versitygw's; unverified against AWS.)
+const UnknownAlgorithmMessage = "Checksum algorithm provided is unsupported. Please try again with any of the valid types: " +
+	"[CRC32, CRC32C, CRC64NVME, MD5, SHA1, SHA256, SHA512, XXHASH128, XXHASH3, XXHASH64]"
 
 // Errors returned by this package. Callers map them to S3 error codes
 // (typically InvalidRequest or InvalidDigest); they carry no HTTP meaning here.
@@ -51,7 +66,7 @@ var (
 
 // Algorithms returns every supported algorithm, in a fixed order.
 func Algorithms() []Algorithm {
-	return []Algorithm{CRC32, CRC32C, CRC64NVME, SHA1, SHA256}
+	return []Algorithm{CRC32, CRC32C, CRC64NVME, SHA1, SHA256, SHA512, MD5, XXHASH64, XXHASH3, XXHASH128}
 }
 
 // ParseAlgorithm returns the algorithm named by s, ignoring case. It returns
@@ -64,38 +79,70 @@ func ParseAlgorithm(s string) (Algorithm, error) {
 	return a, nil
 }
 
-// Valid reports whether a is one of the supported algorithms (exact case).
-func (a Algorithm) Valid() bool {
-	switch a {
-	case CRC32, CRC32C, CRC64NVME, SHA1, SHA256:
-		return true
-	}
-	return false
+// spec is what this package knows about one algorithm.
+type spec struct {
+	// size is the length of the raw digest in bytes.
+	size int
+	new  func() hash.Hash
+	// crc marks the CRCs: their part checksums combine into a whole-object
+	// checksum, so they can be FULL_OBJECT on a multipart upload.
+	crc bool
+	// composite means the algorithm can be COMPOSITE on a multipart upload.
+	composite bool
 }
-
-// String returns the algorithm's S3 name.
-func (a Algorithm) String() string { return string(a) }
 
 // castagnoli is the CRC32C table. hash/crc32 caches it and, on CPUs with
 // SSE4.2 or the ARMv8 CRC32 instructions, computes CRC32C in hardware.
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// New returns a new hash computing a. It panics if a is not Valid: callers
-// obtain algorithms from ParseAlgorithm or the constants.
-func (a Algorithm) New() hash.Hash {
+// spec returns a's spec, and false if a is not one of the supported
+// algorithms (exact case). The multipart rules are tabled at
+// ValidateMultipart.
+func (a Algorithm) spec() (spec, bool) {
 	switch a {
 	case CRC32:
-		return crc32.NewIEEE() // hardware-accelerated (PCLMULQDQ) where available
+		// hardware-accelerated (PCLMULQDQ) where available
+		return spec{crc32.Size, func() hash.Hash { return crc32.NewIEEE() }, true, true}, true
 	case CRC32C:
-		return crc32.New(castagnoli)
+		return spec{crc32.Size, func() hash.Hash { return crc32.New(castagnoli) }, true, true}, true
 	case CRC64NVME:
-		return newCRC64NVME()
+		return spec{8, func() hash.Hash { return newCRC64NVME() }, true, false}, true
 	case SHA1:
-		return sha1.New()
+		return spec{sha1.Size, sha1.New, false, true}, true
 	case SHA256:
-		return sha256.New()
+		return spec{sha256.Size, sha256.New, false, true}, true
+	case SHA512:
+		return spec{sha512.Size, sha512.New, false, true}, true
+	case MD5:
+		return spec{md5.Size, md5.New, false, true}, true
+	case XXHASH64:
+		return spec{8, newXXH64, false, true}, true
+	case XXHASH3:
+		return spec{8, newXXH3, false, true}, true
+	case XXHASH128:
+		return spec{16, newXXH128, false, true}, true
 	}
-	panic(fmt.Sprintf("checksum: New of unknown algorithm %q", string(a)))
+	return spec{}, false
+}
+
+// Valid reports whether a is one of the supported algorithms (exact case).
+func (a Algorithm) Valid() bool {
+	_, ok := a.spec()
+	return ok
+}
+
+// String returns the algorithm's S3 name.
+func (a Algorithm) String() string { return string(a) }
+
+// New returns a new hash computing a. Its Sum is the raw digest in the
+// byte order S3 encodes. It panics if a is not Valid: callers obtain
+// algorithms from ParseAlgorithm or the constants.
+func (a Algorithm) New() hash.Hash {
+	s, ok := a.spec()
+	if !ok {
+		panic(fmt.Sprintf("checksum: New of unknown algorithm %q", string(a)))
+	}
+	return s.new()
 }
 
 // HeaderName returns the lower-case HTTP header carrying a's digest, such as
@@ -109,38 +156,23 @@ func (a Algorithm) HeaderName() string {
 
 // Size returns the length in bytes of a's raw digest, or 0 if a is not Valid.
 func (a Algorithm) Size() int {
-	switch a {
-	case CRC32, CRC32C:
-		return crc32.Size
-	case CRC64NVME:
-		return 8
-	case SHA1:
-		return sha1.Size
-	case SHA256:
-		return sha256.Size
-	}
-	return 0
+	s, _ := a.spec()
+	return s.size
 }
 
 // SupportsFullObject reports whether a can be used with the FULL_OBJECT
 // checksum type on a multipart upload. Only the CRCs can, because only they
 // can be combined across parts.
 func (a Algorithm) SupportsFullObject() bool {
-	switch a {
-	case CRC32, CRC32C, CRC64NVME:
-		return true
-	}
-	return false
+	s, _ := a.spec()
+	return s.crc
 }
 
 // SupportsComposite reports whether a can be used with the COMPOSITE checksum
 // type on a multipart upload. All algorithms can except CRC64NVME.
 func (a Algorithm) SupportsComposite() bool {
-	switch a {
-	case CRC32, CRC32C, SHA1, SHA256:
-		return true
-	}
-	return false
+	s, _ := a.spec()
+	return s.composite
 }
 
 // Sum returns a's digest of p.

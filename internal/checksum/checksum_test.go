@@ -23,6 +23,13 @@ func TestCheckValues(t *testing.T) {
 		{CRC64NVME, "ae8b14860a799888"},
 		{SHA1, "f7c3bc1d808e04732adf679965ccc34ca7ae3441"},
 		{SHA256, "15e2b0d3c33891ebb0f1ef609ec419420c20e320ce94c65fbc8c3312448eb225"},
+		{SHA512, "d9e6762dd1c8eaf6d61b3c6192fc408d4d6d5f1176d0c29169bc24e71c3f274ad27fcd5811b313d681f7e55ec02d73d499c95455b6b5bb503acf574fba8ffe85"},
+		{MD5, "25f9e794323b453885f5181f1b624d0b"},
+		// xxHash's canonical (big-endian) form, as libxxhash 0.8
+		// (XXH64_canonicalFromHash, XXH128_canonicalFromHash) gives it.
+		{XXHASH64, "8cb841db40e6ae83"},
+		{XXHASH3, "72dcb18b67a17dff"},
+		{XXHASH128, "33119477ede5dcd5e9716427681d5860"},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.alg), func(t *testing.T) {
@@ -53,6 +60,21 @@ func TestWireVectors(t *testing.T) {
 		{SHA1, "hello world", "Kq5sNclPz7QV2+lfQIuc6R7oRu0="},
 		{SHA256, "hello world", "uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek="},
 		{CRC32, "Hello world", "i9aeUg=="},
+		{SHA512, "", "z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg=="},
+		{MD5, "", "1B2M2Y8AsgTpgAmY7PhCfg=="},
+		{XXHASH64, "", "70bbN1HY6Zk="},              // 0xef46db3751d8e999
+		{XXHASH3, "", "LQaABTjTlMI="},               // 0x2d06800538d394c2
+		{XXHASH128, "", "maoG0wFHmNhgAcMkRo1Jfw=="}, // 0x99aa06d3014798d86001c324468d497f
+		{SHA512, "hello world", "MJ7MSJwS1utMxA9QyQLytNDtd+5RGnx6m808qG1M2G+YndNbxf9JlnDaNCVbRbDP2DDoH2Bdz33FVC6TrpzXbw=="},
+		{MD5, "hello world", "XrY7u+Ae7tCTyyK7j1rNww=="},
+		// The AWS common runtime's vectors (aws-c-checksums
+		// tests/xxhash_test.c), whose digests the SDKs send as they are.
+		{XXHASH64, "Hello world", "xQCwyRKzdtg="},                             // c5 00 b0 c9 12 b3 76 d8
+		{XXHASH3, "Hello world", "tqy52Eo4/3Q="},                              // b6 ac b9 d8 4a 38 ff 74
+		{XXHASH128, "Hello world", "c1H4mBL5c4K5HQWzHgTdfw=="},                // 73 51 f8 98 12 f9 73 82 b9 1d 05 b3 1e 04 dd 7f
+		{XXHASH64, "abcdefghijklmnopqrstuvwxyz", "z+HyePqJg1w="},              // cf e1 f2 78 fa 89 83 5c
+		{XXHASH3, "abcdefghijklmnopqrstuvwxyz", "gQ+coGf7uQw="},               // 81 0f 9c a0 67 fb b9 0c
+		{XXHASH128, "abcdefghijklmnopqrstuvwxyz", "23ykToSEPWfr4WIiAVTh5g=="}, // db 7c a4 4e 84 84 3d 67 eb e1 62 22 01 54 e1 e6
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.alg)+"/"+tt.data, func(t *testing.T) {
@@ -85,7 +107,13 @@ func TestAlgorithmProperties(t *testing.T) {
 		{CRC64NVME, "x-amz-checksum-crc64nvme", 8, true, false, FullObject},
 		{SHA1, "x-amz-checksum-sha1", 20, false, true, Composite},
 		{SHA256, "x-amz-checksum-sha256", 32, false, true, Composite},
-		{"MD5", "", 0, false, false, ""},
+		{SHA512, "x-amz-checksum-sha512", 64, false, true, Composite},
+		{MD5, "x-amz-checksum-md5", 16, false, true, Composite},
+		{XXHASH64, "x-amz-checksum-xxhash64", 8, false, true, Composite},
+		{XXHASH3, "x-amz-checksum-xxhash3", 8, false, true, Composite},
+		{XXHASH128, "x-amz-checksum-xxhash128", 16, false, true, Composite},
+		{"BLAKE3", "", 0, false, false, ""},
+		{"md5", "", 0, false, false, ""},
 		{"", "", 0, false, false, ""},
 	}
 	for _, tt := range tests {
@@ -116,8 +144,8 @@ func TestAlgorithmProperties(t *testing.T) {
 			}
 		})
 	}
-	if got := len(Algorithms()); got != 5 {
-		t.Errorf("len(Algorithms()) = %d, want 5", got)
+	if got := len(Algorithms()); got != 10 {
+		t.Errorf("len(Algorithms()) = %d, want 10", got)
 	}
 }
 
@@ -133,8 +161,15 @@ func TestParseAlgorithm(t *testing.T) {
 		{"crc64nvme", CRC64NVME, nil},
 		{"sha1", SHA1, nil},
 		{"SHA256", SHA256, nil},
+		{"sha512", SHA512, nil},
+		{"md5", MD5, nil},
+		{"XXHASH64", XXHASH64, nil},
+		{"xxHash3", XXHASH3, nil},
+		{"xxhash128", XXHASH128, nil},
 		{"", "", ErrUnknownAlgorithm},
-		{"MD5", "", ErrUnknownAlgorithm},
+		{"BLAKE3", "", ErrUnknownAlgorithm},
+		{"XXH3", "", ErrUnknownAlgorithm},
+		{"SHA-512", "", ErrUnknownAlgorithm},
 		{"SHA-256", "", ErrUnknownAlgorithm},
 		{"crc32 ", "", ErrUnknownAlgorithm},
 	}
@@ -163,7 +198,9 @@ func TestDecodeErrors(t *testing.T) {
 		{"non-canonical padding bits", CRC32, "DUoRhR==", ErrInvalidDigest},
 		{"hex", CRC32, "0d4a1185", ErrInvalidDigest},
 		{"composite suffix", SHA1, "Kq5sNclPz7QV2+lfQIuc6R7oRu0=-2", ErrInvalidDigest},
-		{"unknown algorithm", "MD5", "XrY7u+Ae7tCTyyK7j1rNww==", ErrUnknownAlgorithm},
+		{"md5 given to xxhash3", XXHASH3, "XrY7u+Ae7tCTyyK7j1rNww==", ErrInvalidDigest},
+		{"xxhash64 given to xxhash128", XXHASH128, "xQCwyRKzdtg=", ErrInvalidDigest},
+		{"unknown algorithm", "BLAKE3", "XrY7u+Ae7tCTyyK7j1rNww==", ErrUnknownAlgorithm},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -180,7 +217,7 @@ func TestNewPanicsOnUnknown(t *testing.T) {
 			t.Error("New of an unknown algorithm did not panic")
 		}
 	}()
-	Algorithm("MD5").New()
+	Algorithm("BLAKE3").New()
 }
 
 // The hand-written CRC64NVME digest must agree with hash/crc64 under the same

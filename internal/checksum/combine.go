@@ -128,9 +128,9 @@ func (c *crcCombiner) digest(v uint64) []byte {
 // Digests are raw, as hash.Hash.Sum returns them. A may be empty (its CRC is
 // all zeros), as may B.
 //
-// It returns an error wrapping ErrNotCombinable for SHA1 and SHA256,
-// ErrUnknownAlgorithm for an invalid algorithm, and ErrInvalidDigest for a
-// digest of the wrong length or a negative lenB.
+// It returns an error wrapping ErrNotCombinable for the algorithms that are
+// not CRCs, ErrUnknownAlgorithm for an invalid algorithm, and
+// ErrInvalidDigest for a digest of the wrong length or a negative lenB.
 func Combine(a Algorithm, crcA, crcB []byte, lenB int64) ([]byte, error) {
 	c, err := combinerFor(a)
 	if err != nil {

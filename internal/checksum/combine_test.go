@@ -156,7 +156,9 @@ func TestCombineErrors(t *testing.T) {
 	}{
 		{"sha256", SHA256, SHA256.Sum(nil), SHA256.Sum(nil), 0, ErrNotCombinable},
 		{"sha1", SHA1, SHA1.Sum(nil), SHA1.Sum(nil), 0, ErrNotCombinable},
-		{"unknown", "MD5", crc32, crc32, 0, ErrUnknownAlgorithm},
+		{"unknown", "BLAKE3", crc32, crc32, 0, ErrUnknownAlgorithm},
+		{"xxhash64", XXHASH64, XXHASH64.Sum(nil), XXHASH64.Sum(nil), 0, ErrNotCombinable},
+		{"md5", MD5, MD5.Sum(nil), MD5.Sum(nil), 0, ErrNotCombinable},
 		{"short a", CRC32, crc32[:3], crc32, 0, ErrInvalidDigest},
 		{"crc32 as crc64nvme", CRC64NVME, crc32, CRC64NVME.Sum(nil), 0, ErrInvalidDigest},
 		{"negative length", CRC32C, crc32, crc32, -1, ErrInvalidDigest},

@@ -13,24 +13,34 @@ import (
 // MD5 dominates the cost: the CRCs run at several GB/s with hardware support
 // (CRC32, CRC32C) or slicing-by-8 tables (CRC64NVME).
 type MultiHasher struct {
-	md5    hash.Hash
-	algs   []Algorithm
+	md5  hash.Hash
+	algs []Algorithm
+	// hashes[i] computes algs[i]; for MD5 it is md5 itself.
 	hashes []hash.Hash
-	n      int64
+	// extra are the hashes other than md5, each written once.
+	extra []hash.Hash
+	n     int64
 }
 
 var _ io.Writer = (*MultiHasher)(nil)
 
 // NewMultiHasher returns a MultiHasher computing MD5 and each of algs.
-// Duplicates are computed once. It panics if an algorithm is not Valid.
+// Duplicates are computed once, and so is the MD5 additional checksum,
+// which is the same digest as the ETag's. It panics if an algorithm is not
+// Valid.
 func NewMultiHasher(algs ...Algorithm) *MultiHasher {
 	m := &MultiHasher{md5: md5.New()}
 	for _, a := range algs {
 		if m.Has(a) {
 			continue
 		}
+		h := m.md5
+		if a != MD5 {
+			h = a.New()
+			m.extra = append(m.extra, h)
+		}
 		m.algs = append(m.algs, a)
-		m.hashes = append(m.hashes, a.New())
+		m.hashes = append(m.hashes, h)
 	}
 	return m
 }
@@ -38,7 +48,7 @@ func NewMultiHasher(algs ...Algorithm) *MultiHasher {
 // Write adds p to every hash. It always returns len(p), nil.
 func (m *MultiHasher) Write(p []byte) (int, error) {
 	m.md5.Write(p)
-	for _, h := range m.hashes {
+	for _, h := range m.extra {
 		h.Write(p)
 	}
 	m.n += int64(len(p))
@@ -81,7 +91,7 @@ func (m *MultiHasher) Size() int64 { return m.n }
 // Reset returns every hash to its initial state.
 func (m *MultiHasher) Reset() {
 	m.md5.Reset()
-	for _, h := range m.hashes {
+	for _, h := range m.extra {
 		h.Reset()
 	}
 	m.n = 0

@@ -93,6 +93,8 @@ func BenchmarkMultiHasher(b *testing.B) {
 		{"MD5+CRC64NVME", []Algorithm{CRC64NVME}},
 		{"MD5+SHA256", []Algorithm{SHA256}},
 		{"MD5+CRC32+CRC64NVME", []Algorithm{CRC32, CRC64NVME}},
+		{"MD5+XXHASH3", []Algorithm{XXHASH3}},
+		{"MD5+SHA512", []Algorithm{SHA512}},
 	}
 	for _, tt := range tests {
 		b.Run(tt.name, func(b *testing.B) {
@@ -101,15 +103,37 @@ func BenchmarkMultiHasher(b *testing.B) {
 	}
 }
 
-// BenchmarkAlgorithm reports each algorithm's throughput alone, and that of
-// hash/crc64 with the NVME polynomial for comparison with this package's
-// CRC64NVME digest.
+// BenchmarkAlgorithm reports each algorithm's throughput alone (MD5 among
+// them), and that of hash/crc64 with the NVME polynomial for comparison with
+// this package's CRC64NVME digest.
 func BenchmarkAlgorithm(b *testing.B) {
 	for _, alg := range Algorithms() {
 		b.Run(string(alg), func(b *testing.B) { benchmarkWrites(b, alg.New()) })
 	}
-	b.Run("MD5", func(b *testing.B) { benchmarkWrites(b, md5.New()) })
 	b.Run("stdlib-crc64-NVME", func(b *testing.B) {
 		benchmarkWrites(b, crc64.New(crc64.MakeTable(crc64NVMEPoly)))
 	})
+}
+
+// The MD5 additional checksum is the MD5 the MultiHasher computes anyway:
+// computed once, and equal to MD5().
+func TestMultiHasherAdditionalMD5(t *testing.T) {
+	m := NewMultiHasher(MD5, XXHASH128, MD5)
+	for range 3 {
+		m.Write([]byte("hello "))
+	}
+	want := md5.Sum([]byte("hello hello hello "))
+	if !bytes.Equal(m.Sum(MD5), want[:]) || !bytes.Equal(m.MD5(), want[:]) {
+		t.Errorf("Sum(MD5) = %x, MD5() = %x, want %x", m.Sum(MD5), m.MD5(), want)
+	}
+	if got, want := m.Sum(XXHASH128), XXHASH128.Sum([]byte("hello hello hello ")); !bytes.Equal(got, want) {
+		t.Errorf("Sum(XXHASH128) = %x, want %x", got, want)
+	}
+	if got := m.Algorithms(); len(got) != 2 || got[0] != MD5 || got[1] != XXHASH128 {
+		t.Errorf("Algorithms() = %v, want [MD5 XXHASH128]", got)
+	}
+	m.Reset()
+	if want := md5.Sum(nil); !bytes.Equal(m.Sum(MD5), want[:]) {
+		t.Errorf("after Reset, Sum(MD5) = %x, want %x", m.Sum(MD5), want)
+	}
 }

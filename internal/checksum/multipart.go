@@ -81,7 +81,9 @@ func DefaultType(a Algorithm) Type {
 
 // ValidateMultipart checks the algorithm and checksum type of a
 // CreateMultipartUpload request, as S3 does. Either may be "" (header
-// absent). S3's rules:
+// absent). S3's rules, from its API model and the SDKs' multipart helpers:
+// only the CRCs combine into a FULL_OBJECT checksum, and CRC64NVME is
+// FULL_OBJECT only.
 //
 //	algorithm  FULL_OBJECT  COMPOSITE  default type
 //	CRC64NVME  yes          no         FULL_OBJECT
@@ -89,6 +91,11 @@ func DefaultType(a Algorithm) Type {
 //	CRC32C     yes          yes        COMPOSITE
 //	SHA1       no           yes        COMPOSITE
 //	SHA256     no           yes        COMPOSITE
+//	SHA512     no           yes        COMPOSITE
+//	MD5        no           yes        COMPOSITE
+//	XXHASH64   no           yes        COMPOSITE
+//	XXHASH3    no           yes        COMPOSITE
+//	XXHASH128  no           yes        COMPOSITE
 //
 // It returns nil when both are "", or when only a is given (the type is then
 // DefaultType(a)). Otherwise it returns an error wrapping ErrUnknownAlgorithm

@@ -32,7 +32,23 @@ func TestValidateMultipart(t *testing.T) {
 		{"", FullObject, ErrTypeWithoutAlgorithm,
 			"The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header."},
 		{"", Composite, ErrTypeWithoutAlgorithm, ""},
-		{"MD5", "", ErrUnknownAlgorithm, ""},
+		{SHA512, Composite, nil, ""},
+		{SHA512, "", nil, ""},
+		{SHA512, FullObject, ErrTypeNotSupported,
+			"The FULL_OBJECT checksum type cannot be used with the sha512 checksum algorithm."},
+		{MD5, Composite, nil, ""},
+		{MD5, FullObject, ErrTypeNotSupported,
+			"The FULL_OBJECT checksum type cannot be used with the md5 checksum algorithm."},
+		{XXHASH64, Composite, nil, ""},
+		{XXHASH64, FullObject, ErrTypeNotSupported,
+			"The FULL_OBJECT checksum type cannot be used with the xxhash64 checksum algorithm."},
+		{XXHASH3, "", nil, ""},
+		{XXHASH3, FullObject, ErrTypeNotSupported,
+			"The FULL_OBJECT checksum type cannot be used with the xxhash3 checksum algorithm."},
+		{XXHASH128, Composite, nil, ""},
+		{XXHASH128, FullObject, ErrTypeNotSupported,
+			"The FULL_OBJECT checksum type cannot be used with the xxhash128 checksum algorithm."},
+		{"BLAKE3", "", ErrUnknownAlgorithm, ""},
 		{CRC32, "full_object", ErrUnknownType, ""},
 		{CRC32, "PARTS", ErrUnknownType, ""},
 	}
@@ -80,7 +96,7 @@ func TestParseType(t *testing.T) {
 
 func TestCompositeOf(t *testing.T) {
 	parts := []string{"hello ", "world", "", "and some more data"}
-	for _, alg := range []Algorithm{CRC32, CRC32C, SHA1, SHA256} {
+	for _, alg := range []Algorithm{CRC32, CRC32C, SHA1, SHA256, SHA512, MD5, XXHASH64, XXHASH3, XXHASH128} {
 		t.Run(string(alg), func(t *testing.T) {
 			var sums [][]byte
 			var concat []byte
@@ -119,7 +135,7 @@ func TestCompositeOfErrors(t *testing.T) {
 		wantErr error
 	}{
 		{"crc64nvme has no composite", CRC64NVME, [][]byte{CRC64NVME.Sum(nil)}, ErrTypeNotSupported},
-		{"unknown algorithm", "MD5", [][]byte{crc}, ErrUnknownAlgorithm},
+		{"unknown algorithm", "BLAKE3", [][]byte{crc}, ErrUnknownAlgorithm},
 		{"no parts", CRC32, nil, ErrInvalidDigest},
 		{"short part", SHA256, [][]byte{SHA256.Sum(nil), crc}, ErrInvalidDigest},
 	}

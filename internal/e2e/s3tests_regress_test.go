@@ -545,10 +545,12 @@ func TestS3TestsSSEHeaderValidation(t *testing.T) {
 			checkErrorDoc(t, resp, body, http.StatusBadRequest, tc.code)
 		})
 	}
-	t.Run("ValidCustomerKeyIsNotImplemented", func(t *testing.T) {
+	t.Run("ValidCustomerKeyIsStored", func(t *testing.T) {
 		resp, body := e.signedPut("/"+b+"/k", []byte("data"), false, map[string]string{"x-amz-server-side-encryption-customer-algorithm": "AES256",
 			"x-amz-server-side-encryption-customer-key": key, "x-amz-server-side-encryption-customer-key-md5": keyMD5})
-		checkErrorDoc(t, resp, body, http.StatusNotImplemented, "NotImplemented")
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("x-amz-server-side-encryption-customer-key-MD5") != keyMD5 {
+			t.Fatalf("PUT with a valid SSE-C key: %d %s", resp.StatusCode, body)
+		}
 	})
 	t.Run("GetNamesMethod", func(t *testing.T) {
 		e.put(b, "plain", []byte("data"))

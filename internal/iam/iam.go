@@ -1,7 +1,8 @@
 // Package iam resolves credentials to principals, manages the IAM users and
 // access keys kept in the metadata store, and decides who may act on what.
-// Today the account root may do everything and a user may act only on the
-// buckets it owns; identity policies will plug in behind Authorize.
+// Today the account root may do everything and users only what resource
+// policies and ACLs grant them; identity policies will plug in behind
+// Evaluate, which Authorize uses. The policy language is package policy.
 package iam
 
 import (
@@ -9,9 +10,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/iam/policy"
 	"github.com/sluicehq/sluice/internal/meta"
 	"github.com/sluicehq/sluice/internal/sigv4"
 )
@@ -36,11 +37,13 @@ type Principal struct {
 	// authority, like the root.
 	FunctionARN string
 	RoleARN     string
+	// Anonymous marks the principal of unsigned requests (see Anonymous).
+	Anonymous bool
 }
 
 // IsRoot reports whether p has the account root's authority: the root
 // itself, or a function (see FunctionARN).
-func (p *Principal) IsRoot() bool { return p.UserName == "" && p.FunctionARN == "" }
+func (p *Principal) IsRoot() bool { return p.UserName == "" && p.FunctionARN == "" && !p.Anonymous }
 
 // IsFunction reports whether p is a function's principal.
 func (p *Principal) IsFunction() bool { return p.FunctionARN != "" }
@@ -187,14 +190,7 @@ func (s *Service) Principal(ctx context.Context, accessKeyID string) (*Principal
 // permissions are decided: today only the account root is allowed; a
 // refusal is an ErrAccessDenied error carrying AWS's message.
 func (s *Service) Authorize(p *Principal, action, resource string) error {
-	if p.IsRoot() {
-		return nil
-	}
-	// A function acts with the account's authority on data (S3, invoking
-	// and reading functions) until roles are enforced; it does not
-	// administer IAM or change functions.
-	if p.IsFunction() && (action == "lambda:InvokeFunction" || strings.HasPrefix(action, "s3:") ||
-		strings.HasPrefix(action, "lambda:Get") || strings.HasPrefix(action, "lambda:List")) {
+	if s.Evaluate(p, action, resource, nil) == policy.Allowed {
 		return nil
 	}
 	return newErr("AccessDenied",
@@ -203,8 +199,8 @@ func (s *Service) Authorize(p *Principal, action, resource string) error {
 }
 
 // CanAccessBucket reports whether p may act on a bucket owned by the
-// canonical user ownerID: the root may act on everything, a user on what it
-// owns.
+// canonical user ownerID on its own authority (ACLs and bucket policies
+// aside): the root may act on everything, a user on what it owns.
 func CanAccessBucket(p *Principal, ownerID string) bool {
-	return p.IsRoot() || p.IsFunction() || p.ID == ownerID
+	return p.IsRoot() || p.IsFunction() || (!p.Anonymous && p.ID == ownerID)
 }

@@ -148,6 +148,17 @@ func (s *Service) InvokeARN(ctx context.Context, functionARN string, typ Invocat
 	return s.Invoke(ctx, &InvokeInput{FunctionName: functionARN, InvocationType: typ, Payload: payload})
 }
 
+// Run runs inv on d, a Deployment from Resolve, as a RequestResponse
+// Invoke does once it has resolved the function: the asynchronous queue
+// delivers events with it. A function that fails yields a Result with
+// FunctionError set. Errors: TooManyRequestsException (reserved
+// concurrency 0, or the engine's limits), the code of an engine
+// *SetupError that is an API exception, ServiceException when no engine is
+// configured, and ctx's error.
+func (s *Service) Run(ctx context.Context, d *Deployment, inv *Invocation) (*Result, error) {
+	return s.run(ctx, d, inv)
+}
+
 // run calls the engine and maps its outcome to the API's.
 func (s *Service) run(ctx context.Context, d *Deployment, inv *Invocation) (*Result, error) {
 	if s.engine == nil {

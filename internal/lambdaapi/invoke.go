@@ -57,6 +57,9 @@ func (h *Handler) invoke(rq *request) error {
 		return err
 	}
 	w := rq.w
+	// As on AWS, the response's request ID is the invocation's: the one
+	// the function's context, its log lines and its async records carry.
+	w.Header().Set("x-amzn-RequestId", out.RequestID)
 	switch lambda.InvocationType(typ) {
 	case lambda.DryRun:
 		writeEmpty(w, http.StatusNoContent)

@@ -71,11 +71,28 @@ type Bucket struct {
 	// (for example "notification"), stored verbatim by the layer that
 	// owns them.
 	Configs map[string][]byte `json:"configs,omitempty"`
+	// ACL is the bucket's access control list; nil means the default
+	// (the owner has full control).
+	ACL *ACL `json:"acl,omitempty"`
+}
+
+// ACL is an S3 access control list. The owner is the bucket's or object
+// version's; an ACL with no grants is valid (nobody is granted anything).
+type ACL struct {
+	Grants []Grant `json:"g"`
+}
+
+// Grant gives one permission (READ, WRITE, READ_ACP, WRITE_ACP or
+// FULL_CONTROL) to a canonical user (ID) or a group (URI).
+type Grant struct {
+	ID         string `json:"id,omitempty"`
+	URI        string `json:"uri,omitempty"`
+	Permission string `json:"p"`
 }
 
 // Checksum is an S3 additional checksum of an object or part.
 type Checksum struct {
-	// Algorithm is CRC32, CRC32C, CRC64NVME, SHA1 or SHA256.
+	// Algorithm is an S3 checksum algorithm name (see package checksum).
 	Algorithm string `json:"alg,omitempty"`
 	// Type is FULL_OBJECT or COMPOSITE.
 	Type string `json:"type,omitempty"`
@@ -85,6 +102,28 @@ type Checksum struct {
 
 // IsZero reports whether no checksum is recorded.
 func (c Checksum) IsZero() bool { return c.Algorithm == "" }
+
+// Encryption records how an object version's content (or, on an Upload,
+// its parts') is encrypted at rest (package sse's format): which S3
+// method the client asked for, and the data keys, each sealed under the
+// master key or the customer key. Only objstore interprets it.
+type Encryption struct {
+	// Method is AES256 (SSE-S3), aws:kms, aws:kms:dsse or SSE-C.
+	Method string `json:"m"`
+	// KeyID names the master key that seals DataKeys: the KMS key ARN
+	// (SSE-KMS) or the S3-managed key (SSE-S3); empty for SSE-C.
+	KeyID string `json:"kid,omitempty"`
+	// Context is the SSE-KMS encryption context the client gave, as sent
+	// (base64 JSON); BucketKey reports an S3 Bucket Key was asked for.
+	Context   string `json:"ctx,omitempty"`
+	BucketKey bool   `json:"bk,omitempty"`
+	// DataKeys are the sealed data keys, one per encryption layer.
+	DataKeys [][]byte `json:"dk"`
+	// KeySalt and KeyCheck recognise an SSE-C customer key (a salted MAC
+	// of it); the key itself is never stored.
+	KeySalt  []byte `json:"salt,omitempty"`
+	KeyCheck []byte `json:"chk,omitempty"`
+}
 
 // Part describes one contiguous piece of an object's content. A simple
 // object has one part; an object assembled by CompleteMultipartUpload has one
@@ -130,6 +169,20 @@ type Version struct {
 	// Inline reports that the (small) content is stored in the metadata
 	// store itself; read it with Tx.Inline.
 	Inline bool `json:"inl,omitempty"`
+	// ACL is the version's access control list; nil means the default
+	// (the owner has full control).
+	ACL *ACL `json:"acl,omitempty"`
+
+	// Object Lock. LockMode is the retention mode (GOVERNANCE or
+	// COMPLIANCE, "" for none) and RetainUntil the instant the retention
+	// ends; LegalHold is ON, OFF, or "" when never set.
+	LockMode    string    `json:"lm,omitempty"`
+	RetainUntil time.Time `json:"lru,omitzero"`
+	LegalHold   string    `json:"lh,omitempty"`
+
+	// SSE describes how the content is encrypted at rest; nil when it is
+	// stored as plaintext.
+	SSE *Encryption `json:"sse,omitempty"`
 }
 
 // IsNull reports whether v is the bucket's null version.

@@ -48,9 +48,12 @@ func ValidBucketName(name string) bool {
 	return true
 }
 
+// BucketOption sets up a bucket that CreateBucket is creating.
+type BucketOption func(*meta.Bucket) error
+
 // CreateBucket creates a bucket owned by owner. location is the requested
 // LocationConstraint ("" for the default region).
-func (s *Store) CreateBucket(ctx context.Context, name, owner, location string) error {
+func (s *Store) CreateBucket(ctx context.Context, name, owner, location string, opts ...BucketOption) error {
 	if !ValidBucketName(name) {
 		return ErrInvalidBucketName
 	}
@@ -66,12 +69,18 @@ func (s *Store) CreateBucket(ctx context.Context, name, owner, location string) 
 			}
 			return ErrBucketAlreadyExists
 		}
-		err := tx.CreateBucket(&meta.Bucket{
+		b := &meta.Bucket{
 			Name:    name,
 			Owner:   owner,
 			Created: s.timestamp(),
 			Region:  s.region,
-		})
+		}
+		for _, opt := range opts {
+			if err := opt(b); err != nil {
+				return err
+			}
+		}
+		err := tx.CreateBucket(b)
 		if errors.Is(err, meta.ErrBucketExists) {
 			return ErrBucketAlreadyExists
 		}
@@ -177,6 +186,9 @@ func (s *Store) SetVersioning(ctx context.Context, name string, state meta.Versi
 		return ErrIllegalVersioningConfig
 	}
 	return s.UpdateBucket(ctx, name, func(b *meta.Bucket) error {
+		if state == meta.VersioningSuspended && lockEnabled(b) {
+			return errLockedVersioning
+		}
 		b.Versioning = state
 		return nil
 	})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/checksum"
 	"github.com/sluicehq/sluice/internal/meta"
+	"github.com/sluicehq/sluice/internal/sse"
 )
 
 // CopySource names the source of a copy.
@@ -19,6 +20,9 @@ type CopySource struct {
 	Key        string
 	VersionID  string
 	Conditions Conditions
+	// CustomerKey is the SSE-C key of the source
+	// (x-amz-copy-source-server-side-encryption-customer-*), nil for none.
+	CustomerKey *CustomerKey
 }
 
 // CopyInput describes CopyObject.
@@ -36,6 +40,12 @@ type CopyInput struct {
 	ChecksumAlgorithm checksum.Algorithm
 	IfMatch           string
 	IfNoneMatch       string
+	// Lock is the Object Lock the copy asks for; the source's is not
+	// copied.
+	Lock ObjectLockInput
+	// Encryption is the server-side encryption of the copy; like S3, the
+	// source's is not copied.
+	Encryption Encryption
 }
 
 // CopyResult reports a copy.
@@ -50,6 +60,10 @@ type source struct {
 	v      *meta.Version
 	inline []byte
 	pinned bool
+	// dk decrypts an encrypted source (nil for plaintext); plain is the
+	// decrypted inline content of a small one.
+	dk    *sse.DataKey
+	plain []byte
 }
 
 func (src *source) close() {
@@ -62,10 +76,14 @@ func (src *source) close() {
 // reader returns the source's bytes [off, off+n).
 func (src *source) reader(ctx context.Context, off, n int64) io.ReadCloser {
 	if src.v.Inline {
-		return io.NopCloser(bytes.NewReader(src.inline[off : off+n]))
+		b := src.inline
+		if src.dk != nil {
+			b = src.plain
+		}
+		return io.NopCloser(bytes.NewReader(b[off : off+n]))
 	}
 	// The partsReader shares the source's pins; it must not release them.
-	return &partsReader{s: src.s, ctx: ctx, v: src.v, off: off, remain: n, borrowed: true}
+	return &partsReader{s: src.s, ctx: ctx, v: src.v, off: off, remain: n, borrowed: true, dk: src.dk}
 }
 
 // openSource resolves a copy source with S3's rules for delete markers and
@@ -96,6 +114,13 @@ func (s *Store) openSource(ctx context.Context, cs CopySource) (*source, error) 
 	if err != nil {
 		return nil, err
 	}
+	if src.dk, err = s.openKey(src.v.SSE, cs.CustomerKey, true); err == nil && src.dk != nil && src.v.Inline {
+		src.plain, err = sse.Open(*src.dk, src.inline, src.v.Size, 0, src.v.Size)
+	}
+	if err != nil {
+		src.close()
+		return nil, err
+	}
 	return src, nil
 }
 
@@ -117,7 +142,15 @@ func (s *Store) CopyObject(ctx context.Context, in *CopyInput) (*CopyResult, err
 			return nil, err
 		}
 	}
-	if _, err := s.Bucket(ctx, in.Bucket); err != nil {
+	lock, err := s.parseObjectLock(in.Lock)
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.Bucket(ctx, in.Bucket)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkLockRequest(b, lock, true); err != nil {
 		return nil, err
 	}
 	src, err := s.openSource(ctx, in.Source)
@@ -134,7 +167,8 @@ func (s *Store) CopyObject(ctx context.Context, in *CopyInput) (*CopyResult, err
 	sameObject := in.Source.Bucket == in.Bucket && in.Source.Key == in.Key && in.Source.VersionID == ""
 	changesSomething := in.ReplaceMetadata ||
 		(in.Meta.StorageClass != "" && in.Meta.StorageClass != sv.StorageClass) ||
-		(in.ChecksumAlgorithm != "" && string(in.ChecksumAlgorithm) != sv.Checksum.Algorithm)
+		(in.ChecksumAlgorithm != "" && string(in.ChecksumAlgorithm) != sv.Checksum.Algorithm) ||
+		s.copyChangesEncryption(b, in.Encryption, sv)
 	if sameObject && !changesSomething {
 		return nil, invalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	}
@@ -162,8 +196,15 @@ func (s *Store) CopyObject(ctx context.Context, in *CopyInput) (*CopyResult, err
 	if in.ReplaceTags {
 		v.Tags = in.Meta.Tags
 	}
+	v.ACL = in.Meta.ACL
+	lock.apply(v)
+	seal, link, etag, err := s.copyEncryption(b, in.Encryption, src)
+	if err != nil {
+		return nil, err
+	}
+	v.SSE = seal.record()
 
-	if (in.ChecksumAlgorithm != "" && string(in.ChecksumAlgorithm) != sv.Checksum.Algorithm) || sv.Multipart {
+	if (in.ChecksumAlgorithm != "" && string(in.ChecksumAlgorithm) != sv.Checksum.Algorithm) || sv.Multipart || !link {
 		// A different checksum needs the bytes: rewrite the content. So
 		// does a multipart source: S3 makes the copy one single-part
 		// object, with an MD5 ETag and a full-object checksum (a composite
@@ -173,14 +214,14 @@ func (s *Store) CopyObject(ctx context.Context, in *CopyInput) (*CopyResult, err
 			alg = checksumAlgs(checksum.Algorithm(sv.Checksum.Algorithm))[0]
 		}
 		r := src.reader(ctx, 0, sv.Size)
-		c, err := s.readContent(ctx, r, MaxPutSize, true, alg)
+		c, err := s.readContent(ctx, r, MaxPutSize, true, seal, alg)
 		r.Close()
 		if err != nil {
 			return nil, err
 		}
 		defer c.release()
 		v.Multipart = false
-		v.ETag = c.etag()
+		v.ETag = seal.etag(c)
 		v.Checksum = meta.Checksum{Algorithm: string(alg), Type: string(checksum.FullObject),
 			Value: checksum.Encode(c.hash.Sum(alg))}
 		out, err := s.commitVersion(ctx, in.Bucket, v, c, func(tx meta.Tx) error {
@@ -192,6 +233,7 @@ func (s *Store) CopyObject(ctx context.Context, in *CopyInput) (*CopyResult, err
 		return &CopyResult{Version: out, SourceVersionID: sv.VersionID}, nil
 	}
 
+	v.ETag = etag
 	var links []string
 	v.Parts = make([]meta.Part, len(sv.Parts))
 	copy(v.Parts, sv.Parts)
@@ -247,6 +289,8 @@ type PartCopyInput struct {
 	// Range is the inclusive byte range of the source to copy; nil copies
 	// all of it.
 	Range *[2]int64
+	// CustomerKey is the SSE-C key of the upload, nil for none.
+	CustomerKey *CustomerKey
 }
 
 // UploadPartCopy stores a part copied from (a range of) another object.
@@ -255,6 +299,10 @@ func (s *Store) UploadPartCopy(ctx context.Context, in *PartCopyInput) (*meta.Up
 		return nil, "", err
 	}
 	u, err := s.upload(ctx, in.Bucket, in.Key, in.UploadID)
+	if err != nil {
+		return nil, "", err
+	}
+	seal, err := s.partSealKey(u, in.CustomerKey)
 	if err != nil {
 		return nil, "", err
 	}
@@ -276,7 +324,7 @@ func (s *Store) UploadPartCopy(ctx context.Context, in *PartCopyInput) (*meta.Up
 	}
 	alg := uploadAlgorithm(u)
 	r := src.reader(ctx, off, n)
-	c, err := s.readContent(ctx, r, MaxPartSize, false, alg)
+	c, err := s.readContent(ctx, r, MaxPartSize, false, seal, alg)
 	r.Close()
 	if err != nil {
 		return nil, "", err
@@ -285,7 +333,7 @@ func (s *Store) UploadPartCopy(ctx context.Context, in *PartCopyInput) (*meta.Up
 	p := &meta.UploadPart{
 		Number:   in.PartNumber,
 		Size:     c.size,
-		ETag:     c.etag(),
+		ETag:     seal.etag(c),
 		Checksum: meta.Checksum{Algorithm: string(alg), Value: checksum.Encode(c.hash.Sum(alg))},
 	}
 	p, err = s.storePart(ctx, in.Bucket, in.Key, in.UploadID, p, c)

@@ -31,8 +31,9 @@ type DeleteOutcome struct {
 }
 
 // DeleteObject deletes an object (creating a delete marker on a versioned
-// bucket) or, with a version ID, permanently deletes that version.
-func (s *Store) DeleteObject(ctx context.Context, bucket, key, versionID string) (DeleteResult, error) {
+// bucket) or, with a version ID, permanently deletes that version unless
+// Object Lock protects it.
+func (s *Store) DeleteObject(ctx context.Context, bucket, key, versionID string, opts ...DeleteOption) (DeleteResult, error) {
 	if versionID != "" {
 		// A lone DELETE reports a malformed version ID as such; in a
 		// batch S3 reports it as NoSuchVersion (see deleteOne).
@@ -40,14 +41,18 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key, versionID string)
 			return DeleteResult{}, err
 		}
 	}
-	out := s.DeleteObjects(ctx, bucket, []ObjectID{{Key: key, VersionID: versionID}})
+	out := s.DeleteObjects(ctx, bucket, []ObjectID{{Key: key, VersionID: versionID}}, opts...)
 	return out[0].DeleteResult, out[0].Err
 }
 
 // DeleteObjects deletes up to MaxDeleteObjects objects in one transaction
 // and reports each outcome. A bucket-level failure is reported on every
 // key.
-func (s *Store) DeleteObjects(ctx context.Context, bucket string, ids []ObjectID) []DeleteOutcome {
+func (s *Store) DeleteObjects(ctx context.Context, bucket string, ids []ObjectID, opts ...DeleteOption) []DeleteOutcome {
+	var o deleteOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	out := make([]DeleteOutcome, len(ids))
 	released := false
 	err := s.update(ctx, func(tx meta.Tx) error {
@@ -58,7 +63,7 @@ func (s *Store) DeleteObjects(ctx context.Context, bucket string, ids []ObjectID
 		}
 		for i, id := range ids {
 			out[i] = DeleteOutcome{ObjectID: id}
-			res, freed, err := s.deleteOne(tx, b, id)
+			res, freed, err := s.deleteOne(tx, b, id, o)
 			out[i].DeleteResult = res
 			out[i].Err = mapMeta(err)
 			if len(freed) > 0 {
@@ -84,13 +89,16 @@ func (s *Store) DeleteObjects(ctx context.Context, bucket string, ids []ObjectID
 }
 
 // deleteOne performs one delete inside tx, returning the blobs it frees.
-func (s *Store) deleteOne(tx meta.Tx, b *meta.Bucket, id ObjectID) (DeleteResult, []string, error) {
+func (s *Store) deleteOne(tx meta.Tx, b *meta.Bucket, id ObjectID, o deleteOptions) (DeleteResult, []string, error) {
 	if err := ValidKey(id.Key); err != nil {
 		return DeleteResult{}, nil, err
 	}
 	if id.VersionID != "" {
 		if err := validVersionID(id.VersionID); err != nil {
 			return DeleteResult{}, nil, ErrNoSuchVersion
+		}
+		if err := s.checkVersionDelete(tx, b, id.Key, id.VersionID, o.bypassGovernance); err != nil {
+			return DeleteResult{}, nil, err
 		}
 		old, err := tx.DeleteVersion(b.Name, id.Key, id.VersionID)
 		if errors.Is(err, meta.ErrNoSuchVersion) {

@@ -1,7 +1,6 @@
 package objstore
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/blob"
 	"github.com/sluicehq/sluice/internal/meta"
+	"github.com/sluicehq/sluice/internal/sse"
 )
 
 // Conditions are the HTTP preconditions of a read (or of a copy source).
@@ -123,6 +123,8 @@ type GetInput struct {
 	PartNumber int
 	Range      *Range
 	Conditions Conditions
+	// CustomerKey is the SSE-C key the request carries, nil for none.
+	CustomerKey *CustomerKey
 }
 
 // Object is an object version opened for reading. Close it.
@@ -219,6 +221,13 @@ func (s *Store) open(ctx context.Context, in *GetInput, body bool) (*Object, err
 		return nil, err
 	}
 	pinned := body && !v.Inline
+	dk, err := s.openKey(v.SSE, in.CustomerKey, body)
+	if err != nil {
+		if pinned {
+			s.pins.unpin(v.BlobIDs())
+		}
+		return nil, err
+	}
 	obj, err := s.prepare(v, in)
 	if err != nil {
 		if pinned {
@@ -230,10 +239,12 @@ func (s *Store) open(ctx context.Context, in *GetInput, body bool) (*Object, err
 		return obj, nil
 	}
 	if v.Inline {
-		obj.Body = io.NopCloser(bytes.NewReader(inline[obj.Offset : obj.Offset+obj.Length]))
+		if obj.Body, err = openInline(v, dk, inline, obj.Offset, obj.Length); err != nil {
+			return nil, err
+		}
 		return obj, nil
 	}
-	obj.Body = &partsReader{s: s, ctx: ctx, v: v, off: obj.Offset, remain: obj.Length}
+	obj.Body = &partsReader{s: s, ctx: ctx, v: v, off: obj.Offset, remain: obj.Length, dk: dk}
 	return obj, nil
 }
 
@@ -305,6 +316,8 @@ type partsReader struct {
 	// borrowed is set when the pins belong to someone else (a copy
 	// source), so Close must not release them.
 	borrowed bool
+	// dk decrypts the parts of an encrypted version; nil for plaintext.
+	dk *sse.DataKey
 }
 
 func (r *partsReader) Read(p []byte) (int, error) {
@@ -369,6 +382,15 @@ func (r *partsReader) next() error {
 				return err
 			}
 			within := r.off - start
+			if r.dk != nil {
+				dr, err := sse.NewReader(f, *r.dk, p.Size, within, min(p.Size-within, r.remain))
+				if err != nil {
+					f.Close()
+					return err
+				}
+				r.part, r.file, r.cur = i, f, dr
+				return nil
+			}
 			if _, err := f.Seek(within, io.SeekStart); err != nil {
 				f.Close()
 				return err

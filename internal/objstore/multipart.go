@@ -21,6 +21,11 @@ type CreateUploadInput struct {
 	Meta              ObjectMeta
 	ChecksumAlgorithm checksum.Algorithm
 	ChecksumType      checksum.Type
+	// Lock is the Object Lock the completed object asks for.
+	Lock ObjectLockInput
+	// Encryption is the server-side encryption of the object (and of its
+	// parts as they are uploaded).
+	Encryption Encryption
 }
 
 // CreateMultipartUpload starts a multipart upload.
@@ -34,8 +39,13 @@ func (s *Store) CreateMultipartUpload(ctx context.Context, in *CreateUploadInput
 	if err := checksum.ValidateMultipart(in.ChecksumAlgorithm, in.ChecksumType); err != nil {
 		return nil, invalidRequest("%s", checksumErrorMessage(err))
 	}
+	lock, err := s.parseObjectLock(in.Lock)
+	if err != nil {
+		return nil, err
+	}
 	u := &meta.Upload{Key: in.Key, Owner: in.Owner, Initiated: s.timestamp()}
 	in.Meta.apply(&u.Object)
+	lock.apply(&u.Object)
 	u.Object.Key = in.Key
 	u.Object.Owner = in.Owner
 	if in.ChecksumAlgorithm != "" {
@@ -45,8 +55,18 @@ func (s *Store) CreateMultipartUpload(ctx context.Context, in *CreateUploadInput
 		}
 		u.Object.Checksum = meta.Checksum{Algorithm: string(in.ChecksumAlgorithm), Type: string(t)}
 	}
-	err := s.update(ctx, func(tx meta.Tx) error {
+	if u.Object.SSE, err = s.uploadEncryption(ctx, in.Bucket, in.Encryption); err != nil {
+		return nil, err
+	}
+	err = s.update(ctx, func(tx meta.Tx) error {
 		u.UploadID = ""
+		b, err := tx.Bucket(in.Bucket)
+		if err != nil {
+			return err
+		}
+		if err := checkLockRequest(b, lock, true); err != nil {
+			return err
+		}
 		return tx.CreateUpload(in.Bucket, u)
 	})
 	if err != nil {
@@ -63,7 +83,7 @@ func checksumErrorMessage(err error) string {
 	case errors.Is(err, checksum.ErrUnknownType):
 		return "Value for x-amz-checksum-type header is invalid."
 	}
-	return "Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]"
+	return checksum.UnknownAlgorithmMessage
 }
 
 // uploadAlgorithm is the checksum computed for the parts of u: its declared
@@ -86,6 +106,8 @@ type PartInput struct {
 	Size       int64
 	ContentMD5 string
 	Checksum   ChecksumInput
+	// CustomerKey is the SSE-C key the request carries, nil for none.
+	CustomerKey *CustomerKey
 }
 
 func validPartNumber(n int) error {
@@ -131,6 +153,15 @@ func (s *Store) UploadPart(ctx context.Context, in *PartInput) (*meta.UploadPart
 	if err != nil {
 		return nil, err
 	}
+	seal, err := s.partSealKey(u, in.CustomerKey)
+	if err != nil {
+		return nil, err
+	}
+	if in.ContentMD5 == "" && in.Checksum.Algorithm == "" {
+		if err := s.checkPartIntegrity(ctx, in.Bucket, u); err != nil {
+			return nil, err
+		}
+	}
 	alg := uploadAlgorithm(u)
 	algs := []checksum.Algorithm{alg}
 	if in.Checksum.Algorithm != "" {
@@ -140,7 +171,7 @@ func (s *Store) UploadPart(ctx context.Context, in *PartInput) (*meta.UploadPart
 		}
 		algs = append(algs, in.Checksum.Algorithm)
 	}
-	c, err := s.readContent(ctx, in.Body, MaxPartSize, false, algs...)
+	c, err := s.readContent(ctx, in.Body, MaxPartSize, false, seal, algs...)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +185,7 @@ func (s *Store) UploadPart(ctx context.Context, in *PartInput) (*meta.UploadPart
 	p := &meta.UploadPart{
 		Number: in.PartNumber,
 		Size:   c.size,
-		ETag:   c.etag(),
+		ETag:   seal.etag(c),
 		Checksum: meta.Checksum{
 			Algorithm: string(alg),
 			Value:     checksum.Encode(c.hash.Sum(alg)),
@@ -232,6 +263,10 @@ type CompleteInput struct {
 	ObjectSize  int64
 	IfMatch     string
 	IfNoneMatch string
+	// CustomerKey is the SSE-C key the request carries, nil for none: S3
+	// checks it when given, and requires it only of an SSE-C upload that
+	// declared a checksum algorithm.
+	CustomerKey *CustomerKey
 }
 
 // CompleteMultipartUpload assembles the listed parts into a new object
@@ -260,6 +295,9 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, in *CompleteInput) 
 			}
 		}
 		if err != nil {
+			return err
+		}
+		if err := checkCompleteKey(u, in.CustomerKey); err != nil {
 			return err
 		}
 		if err := checkWritePreconditions(tx, in.Bucket, in.Key, in.IfMatch, in.IfNoneMatch); err != nil {
@@ -294,6 +332,9 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, in *CompleteInput) 
 			return err
 		}
 		v.LastModified = s.timestamp()
+		if err := lockNewVersion(b, v); err != nil {
+			return err
+		}
 		if b.Versioning != meta.VersioningEnabled {
 			v.VersionID = meta.NullVersionID
 		}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/internal/blob"
+	"github.com/sluicehq/sluice/internal/kms"
 	"github.com/sluicehq/sluice/internal/meta"
 )
 
@@ -51,6 +52,12 @@ type Config struct {
 	// instead of a blob; 0 means DefaultInlineMax, negative disables
 	// inlining.
 	InlineMax int64
+	// Keys is the key service of server-side encryption; nil refuses
+	// encrypted writes.
+	Keys *kms.Service
+	// DefaultEncryption is the encryption of new objects whose request and
+	// bucket ask for none: "" (plaintext) or SSES3.
+	DefaultEncryption string
 }
 
 // Store implements S3 object semantics.
@@ -61,6 +68,9 @@ type Store struct {
 	log       *slog.Logger
 	now       func() time.Time
 	inlineMax int64
+	// keys and defaultSSE: see Config.Keys and Config.DefaultEncryption.
+	keys       *kms.Service
+	defaultSSE string
 
 	pins *pinSet
 
@@ -74,15 +84,17 @@ type Store struct {
 // New returns a Store; call Start to run its background collector.
 func New(cfg Config) *Store {
 	s := &Store{
-		meta:      cfg.Meta,
-		blobs:     cfg.Blobs,
-		region:    cfg.Region,
-		log:       cfg.Logger,
-		now:       cfg.Now,
-		inlineMax: cfg.InlineMax,
-		pins:      newPinSet(),
-		wake:      make(chan struct{}, 1),
-		stop:      make(chan struct{}),
+		meta:       cfg.Meta,
+		blobs:      cfg.Blobs,
+		region:     cfg.Region,
+		log:        cfg.Logger,
+		now:        cfg.Now,
+		inlineMax:  cfg.InlineMax,
+		keys:       cfg.Keys,
+		defaultSSE: cfg.DefaultEncryption,
+		pins:       newPinSet(),
+		wake:       make(chan struct{}, 1),
+		stop:       make(chan struct{}),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

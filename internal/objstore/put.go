@@ -29,6 +29,10 @@ type ObjectMeta struct {
 	UserMeta     map[string]string
 	Tags         []meta.Tag
 	StorageClass string
+	// ACL is the new object's access control list; nil is the default
+	// (the owner has full control). A copy gets it whatever its
+	// metadata directive: S3 never copies the source's ACL.
+	ACL *meta.ACL
 }
 
 func (m *ObjectMeta) apply(v *meta.Version) {
@@ -41,6 +45,7 @@ func (m *ObjectMeta) apply(v *meta.Version) {
 	v.UserMeta = m.UserMeta
 	v.Tags = m.Tags
 	v.StorageClass = m.StorageClass
+	v.ACL = m.ACL
 	if v.StorageClass == "" {
 		v.StorageClass = "STANDARD"
 	}
@@ -113,7 +118,24 @@ type PutInput struct {
 	// object ("*" for IfNoneMatch: only if absent).
 	IfMatch     string
 	IfNoneMatch string
+	// Lock is the Object Lock the new version asks for.
+	Lock ObjectLockInput
+	// Encryption is the server-side encryption the request asks for.
+	Encryption Encryption
+	// Op is the API operation that creates the object, the suffix of its
+	// s3:ObjectCreated:* event: CreatedByPut (also the zero value) or
+	// CreatedByPost.
+	Op CreateOp
 }
+
+// CreateOp names the operation that creates an object version.
+type CreateOp string
+
+// The operations PutObject serves.
+const (
+	CreatedByPut  CreateOp = "Put"  // PutObject
+	CreatedByPost CreateOp = "Post" // POST Object, a browser-form upload
+)
 
 // ValidKey checks an object key.
 func ValidKey(key string) error {
@@ -162,8 +184,10 @@ func (c *content) commit() (string, error) {
 }
 
 // readContent streams r (at most max bytes) into memory, if it fits within
-// inlineMax, or else into a new blob, hashing it with MD5 and algs.
-func (s *Store) readContent(ctx context.Context, r io.Reader, max int64, inline bool, algs ...checksum.Algorithm) (*content, error) {
+// inlineMax, or else into a new blob, hashing it with MD5 and algs. With a
+// seal key it stores the content encrypted (sse.go); sizes and hashes are
+// of the plaintext.
+func (s *Store) readContent(ctx context.Context, r io.Reader, max int64, inline bool, seal *sealKey, algs ...checksum.Algorithm) (*content, error) {
 	c := &content{hash: checksum.NewMultiHasher(algs...), buf: bufPool.Get().(*[]byte)}
 	buf := *c.buf
 	limit := int64(-1)
@@ -175,7 +199,10 @@ func (s *Store) readContent(ctx context.Context, r io.Reader, max int64, inline 
 	c.hash.Write(buf[:n])
 	c.size = int64(n)
 	if err == io.EOF && c.size <= limit {
-		c.inline = buf[:n]
+		if c.inline, err = seal.sealInline(buf[:n]); err != nil {
+			c.release()
+			return nil, err
+		}
 		return c, nil
 	}
 	if err != nil && err != io.EOF {
@@ -187,6 +214,9 @@ func (s *Store) readContent(ctx context.Context, r io.Reader, max int64, inline 
 		return nil, ErrEntityTooLarge
 	}
 	w, werr := s.blobs.Create(ctx)
+	if werr == nil {
+		w, werr = seal.writer(w)
+	}
 	if werr != nil {
 		c.release()
 		return nil, werr
@@ -299,11 +329,23 @@ func (s *Store) PutObject(ctx context.Context, in *PutInput) (*meta.Version, err
 	if in.Size > MaxPutSize {
 		return nil, ErrEntityTooLarge
 	}
-	// Fail fast on a missing bucket rather than after reading the body.
-	if _, err := s.Bucket(ctx, in.Bucket); err != nil {
+	lock, err := s.parseObjectLock(in.Lock)
+	if err != nil {
 		return nil, err
 	}
-	c, err := s.readContent(ctx, in.Body, MaxPutSize, true, checksumAlgs(in.Checksum.Algorithm)...)
+	// Fail fast on a missing bucket rather than after reading the body.
+	b, err := s.Bucket(ctx, in.Bucket)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkLockRequest(b, lock, in.ContentMD5 != "" || in.Checksum.Algorithm != ""); err != nil {
+		return nil, err
+	}
+	seal, err := s.sealFor(b, in.Encryption)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.readContent(ctx, in.Body, MaxPutSize, true, seal, checksumAlgs(in.Checksum.Algorithm)...)
 	if err != nil {
 		return nil, err
 	}
@@ -319,10 +361,12 @@ func (s *Store) PutObject(ctx context.Context, in *PutInput) (*meta.Version, err
 		Key:      in.Key,
 		Owner:    in.Owner,
 		Size:     c.size,
-		ETag:     c.etag(),
+		ETag:     seal.etag(c),
 		Checksum: ck,
+		SSE:      seal.record(),
 	}
 	in.Meta.apply(v)
+	lock.apply(v)
 	return s.commitVersion(ctx, in.Bucket, v, c, func(tx meta.Tx) error {
 		return checkWritePreconditions(tx, in.Bucket, in.Key, in.IfMatch, in.IfNoneMatch)
 	})
@@ -367,6 +411,9 @@ func (s *Store) storeVersion(ctx context.Context, bucket string, v *meta.Version
 		}
 		nv := *v
 		nv.LastModified = s.timestamp()
+		if err := lockNewVersion(b, &nv); err != nil {
+			return err
+		}
 		nv.VersionID = ""
 		if b.Versioning != meta.VersioningEnabled {
 			nv.VersionID = meta.NullVersionID

@@ -47,9 +47,10 @@ type Item struct {
 
 // Outcome is what a handler decided about an item.
 type Outcome struct {
-	kind  int
-	after time.Duration
-	note  string
+	kind    int
+	after   time.Duration
+	note    string
+	payload []byte // replaces the item's payload on retry when non-nil
 }
 
 // Done removes the item: it was handled (or given up on and recorded).
@@ -57,6 +58,13 @@ func Done() Outcome { return Outcome{kind: done} }
 
 // Retry reschedules the item after d, recording note.
 func Retry(d time.Duration, note string) Outcome { return Outcome{kind: retry, after: d, note: note} }
+
+// RetryWith is Retry that also replaces the item's payload, for handlers
+// that carry state from one attempt to the next (counters, the last
+// error) in the item itself.
+func RetryWith(d time.Duration, note string, payload []byte) Outcome {
+	return Outcome{kind: retry, after: d, note: note, payload: payload}
+}
 
 const (
 	done = iota
@@ -339,6 +347,9 @@ func (q *Queue) apply(it Item, out Outcome) error {
 		next := it
 		next.Attempts++
 		next.Note = out.note
+		if out.payload != nil {
+			next.Payload = out.payload
+		}
 		next.Due = q.cfg.Now().UTC().Add(out.after)
 		raw, err := json.Marshal(&next)
 		if err != nil {

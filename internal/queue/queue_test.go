@@ -181,3 +181,33 @@ func TestAddRolledBackWithItsTransaction(t *testing.T) {
 		t.Fatalf("an item of a rolled-back transaction remains (len %d)", l)
 	}
 }
+
+// TestRetryWithReplacesPayload: a handler's state carried in the payload
+// reaches its next attempt.
+func TestRetryWithReplacesPayload(t *testing.T) {
+	m := openStore(t, filepath.Join(t.TempDir(), "m.db"))
+	var (
+		mu   sync.Mutex
+		seen []string
+	)
+	q := New(Config{Meta: m, Name: "rw", Poll: 10 * time.Millisecond, Handler: func(ctx context.Context, it Item) Outcome {
+		mu.Lock()
+		seen = append(seen, string(it.Payload))
+		mu.Unlock()
+		if len(it.Payload) < 3 {
+			return RetryWith(0, "again", append(it.Payload, '+'))
+		}
+		return Done()
+	}})
+	q.Start()
+	defer q.Close()
+	if _, err := q.Enqueue(context.Background(), []byte("a"), 0); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the item", func() bool { l, _ := q.Len(context.Background()); return l == 0 })
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(seen) != "[a a+ a++]" {
+		t.Errorf("payloads seen = %v", seen)
+	}
+}

@@ -75,41 +75,21 @@ func (h *Handler) createBucket(rq *request) error {
 	if err := readXML(rq, &cfg, true); err != nil {
 		return err
 	}
-	if err := checkCannedACL(rq.r.Header); err != nil {
+	opts, err := h.newBucketOptions(rq)
+	if err != nil {
 		return err
 	}
-	if rq.r.Header.Get("x-amz-bucket-object-lock-enabled") == "true" {
-		return notImplemented("Object Lock")
+	if strings.EqualFold(rq.r.Header.Get("x-amz-bucket-object-lock-enabled"), "true") {
+		opts = append(opts, objstore.WithObjectLock())
 	}
 	// Re-creating a bucket you own is BucketAlreadyOwnedByYou in every
 	// region, including us-east-1, where S3 keeps a legacy 200
 	// (docs/design.md, "Decisions").
-	if err := h.store.CreateBucket(rq.ctx(), rq.bucket, rq.principal.ID, cfg.LocationConstraint); err != nil {
+	if err := h.store.CreateBucket(rq.ctx(), rq.bucket, rq.principal.ID, cfg.LocationConstraint, opts...); err != nil {
 		return err
 	}
 	rq.w.Header().Set("Location", "/"+rq.bucket)
 	return rq.ok()
-}
-
-// checkCannedACL accepts the ACL headers whose effect is the default (only
-// the owner has access) and refuses grants sluice cannot enforce.
-func checkCannedACL(hd http.Header) error {
-	switch acl := hd.Get("x-amz-acl"); acl {
-	case "", "private", "bucket-owner-full-control", "bucket-owner-read":
-	case "public-read", "public-read-write", "authenticated-read", "aws-exec-read", "log-delivery-write":
-		return notImplemented("The canned ACL " + acl)
-	default:
-		// Not a canned ACL at all: the client's mistake, as on S3.
-		e := errorf("InvalidArgument", "")
-		e.extra = [][2]string{{"ArgumentName", "x-amz-acl"}, {"ArgumentValue", acl}}
-		return e
-	}
-	for name := range hd {
-		if strings.HasPrefix(strings.ToLower(name), "x-amz-grant-") {
-			return notImplemented("ACL grants")
-		}
-	}
-	return nil
 }
 
 func (h *Handler) headBucket(rq *request) error {
@@ -246,74 +226,4 @@ func (h *Handler) deleteBucketTagging(rq *request) error {
 		return err
 	}
 	return rq.noContent()
-}
-
-// accessControlPolicy is the read-only ACL sluice reports: the owner has
-// full control, which is all sluice grants.
-type accessControlPolicy struct {
-	XMLName xml.Name `xml:"AccessControlPolicy"`
-	NS      string   `xml:"xmlns,attr"`
-	Owner   owner    `xml:"Owner"`
-	Grants  []grant  `xml:"AccessControlList>Grant"`
-}
-
-type grant struct {
-	Grantee    grantee `xml:"Grantee"`
-	Permission string  `xml:"Permission"`
-}
-
-type grantee struct {
-	XMLNSXSI    string `xml:"xmlns:xsi,attr"`
-	Type        string `xml:"xsi:type,attr"`
-	ID          string `xml:"ID"`
-	DisplayName string `xml:"DisplayName,omitempty"`
-}
-
-func (h *Handler) ownerACL(ownerID string) *accessControlPolicy {
-	o := h.ownerOf(ownerID)
-	return &accessControlPolicy{
-		NS:    s3NS,
-		Owner: o,
-		Grants: []grant{{
-			Grantee:    grantee{XMLNSXSI: "http://www.w3.org/2001/XMLSchema-instance", Type: "CanonicalUser", ID: o.ID, DisplayName: o.DisplayName},
-			Permission: "FULL_CONTROL",
-		}},
-	}
-}
-
-func (h *Handler) getBucketACL(rq *request) error {
-	b, err := h.store.Bucket(rq.ctx(), rq.bucket)
-	if err != nil {
-		return err
-	}
-	writeXML(rq, http.StatusOK, h.ownerACL(b.Owner))
-	return nil
-}
-
-// putACL accepts ACLs equivalent to the default (owner-only) and refuses
-// the rest.
-func (h *Handler) putACL(rq *request) error {
-	if err := checkCannedACL(rq.r.Header); err != nil {
-		return err
-	}
-	if rq.r.Header.Get("x-amz-acl") != "" {
-		return nil
-	}
-	var doc accessControlPolicy
-	if err := readXML(rq, &doc, false); err != nil {
-		return err
-	}
-	for _, g := range doc.Grants {
-		if g.Permission != "FULL_CONTROL" || g.Grantee.ID != doc.Owner.ID {
-			return notImplemented("ACL grants to other principals")
-		}
-	}
-	return nil
-}
-
-func (h *Handler) putBucketACL(rq *request) error {
-	if err := h.putACL(rq); err != nil {
-		return err
-	}
-	return rq.ok()
 }

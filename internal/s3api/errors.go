@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/sluicehq/sluice/internal/objstore"
@@ -17,6 +18,7 @@ import (
 // sluice answers with. Codes not listed are 400.
 var statusOf = map[string]int{
 	"AccessDenied":                                    http.StatusForbidden,
+	"AccessForbidden":                                 http.StatusForbidden,
 	"AuthorizationHeaderMalformed":                    http.StatusBadRequest,
 	"AuthorizationQueryParametersError":               http.StatusBadRequest,
 	"BadDigest":                                       http.StatusBadRequest,
@@ -55,6 +57,7 @@ var statusOf = map[string]int{
 	"NoSuchBucketPolicy":                              http.StatusNotFound,
 	"NoSuchCORSConfiguration":                         http.StatusNotFound,
 	"NoSuchKey":                                       http.StatusNotFound,
+	"NoSuchObjectLockConfiguration":                   http.StatusNotFound,
 	"NoSuchLifecycleConfiguration":                    http.StatusNotFound,
 	"NoSuchPublicAccessBlockConfiguration":            http.StatusNotFound,
 	"NoSuchTagSet":                                    http.StatusNotFound,
@@ -92,13 +95,30 @@ func statusFor(code string) int {
 type errorDoc struct {
 	XMLName   xml.Name `xml:"Error"`
 	Code      string   `xml:"Code"`
-	Message   string   `xml:"Message"`
+	Message   xmlText  `xml:"Message"`
 	Extra     []extraElem
 	Key       string `xml:"Key,omitempty"`
 	Bucket    string `xml:"BucketName,omitempty"`
 	Resource  string `xml:"Resource,omitempty"`
 	RequestID string `xml:"RequestId"`
 	HostID    string `xml:"HostId"`
+}
+
+// xmlText is character data written as S3 writes error messages: quotes
+// stay literal (policy conditions quote them), the rest is escaped as
+// encoding/xml does.
+type xmlText string
+
+// MarshalXML implements xml.Marshaler.
+func (t xmlText) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	var b strings.Builder
+	if err := xml.EscapeText(&b, []byte(t)); err != nil {
+		return err
+	}
+	text := strings.NewReplacer("&#34;", `"`, "&#39;", "'").Replace(b.String())
+	return e.EncodeElement(struct {
+		Text string `xml:",innerxml"`
+	}{text}, start)
 }
 
 type extraElem struct {
@@ -205,7 +225,7 @@ func (h *Handler) writeError(rq *request, err error) {
 	}
 	doc := errorDoc{
 		Code:      e.code,
-		Message:   e.message,
+		Message:   xmlText(e.message),
 		Key:       rq.key,
 		Bucket:    rq.bucket,
 		Resource:  rq.r.URL.Path,

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/internal/iam"
+	"github.com/sluicehq/sluice/internal/meta"
 	"github.com/sluicehq/sluice/internal/objstore"
 	"github.com/sluicehq/sluice/internal/sigv4"
 )
@@ -32,6 +33,12 @@ type Config struct {
 	// virtual-hosted style (bucket.<domain>).
 	Domains []string
 	Logger  *slog.Logger
+	// LegacyBucketDefaults creates buckets the way S3 did before April
+	// 2023: ACLs enabled (no ownership controls, objects owned by their
+	// writer) and no Block Public Access configuration. Without it, new
+	// buckets get AWS's current defaults, BucketOwnerEnforced and all
+	// four public access blocks on.
+	LegacyBucketDefaults bool
 }
 
 // Handler serves the S3 API.
@@ -42,6 +49,10 @@ type Handler struct {
 	domains  []string
 	log      *slog.Logger
 	hostID   string
+	// legacyDefaults is Config.LegacyBucketDefaults.
+	legacyDefaults bool
+	policies       policyCache
+	names          nameCache
 }
 
 // New returns a Handler.
@@ -51,6 +62,8 @@ func New(cfg Config) *Handler {
 		iam:      cfg.IAM,
 		verifier: cfg.Verifier,
 		log:      cfg.Logger,
+
+		legacyDefaults: cfg.LegacyBucketDefaults,
 	}
 	for _, d := range cfg.Domains {
 		if d = strings.Trim(strings.ToLower(d), "."); d != "" {
@@ -79,7 +92,9 @@ type request struct {
 	op        *op
 	auth      *sigv4.Auth
 	principal *iam.Principal
-	body      io.ReadCloser
+	// bucketMeta is the request's bucket as authorization loaded it.
+	bucketMeta *meta.Bucket
+	body       io.ReadCloser
 	// trailer returns the aws-chunked trailers once the body is read.
 	trailer     func() http.Header
 	wroteHeader bool
@@ -109,20 +124,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := h.serve(rq); err != nil {
 		h.writeError(rq, err)
 	}
-	if rq.body != nil {
-		rq.body.Close()
-	}
+	// The request body is left to net/http, which closes it after the
+	// response is written: closing it here would drain a body the client
+	// has not sent (Expect: 100-continue) before the answer goes out.
 }
 
 func (h *Handler) serve(rq *request) error {
 	if err := h.resolve(rq); err != nil {
 		return err
 	}
+	if rq.r.Method != http.MethodOptions {
+		h.applyCORS(rq)
+	}
 	op, err := route(rq)
 	if err != nil {
 		return err
 	}
 	rq.op = op
+	if op.authenticatesItself() {
+		return op.fn(h, rq)
+	}
 	auth, err := h.verifier.Verify(rq.r)
 	if err != nil {
 		return err
@@ -132,20 +153,19 @@ func (h *Handler) serve(rq *request) error {
 		return err
 	}
 	if auth.Method == sigv4.MethodAnonymous {
-		return errorf("AccessDenied", "Access Denied")
+		rq.principal = iam.Anonymous()
+	} else {
+		p, err := h.iam.Principal(rq.r.Context(), auth.AccessKeyID)
+		if err != nil {
+			return err
+		}
+		rq.principal = p
 	}
-	p, err := h.iam.Principal(rq.r.Context(), auth.AccessKeyID)
-	if err != nil {
-		return err
-	}
-	rq.principal = p
 	body := auth.Body(rq.r)
 	rq.body = body
 	rq.trailer = body.Trailer
-	if op.scope != scopeService && op.name != "CreateBucket" {
-		if err := h.authorizeBucket(rq); err != nil {
-			return err
-		}
+	if err := h.authorize(rq); err != nil {
+		return err
 	}
 	if err := h.checkCommonHeaders(rq); err != nil {
 		return err
@@ -166,19 +186,6 @@ func (h *Handler) checkCommonHeaders(rq *request) error {
 	}
 	if v, ok := hd["Content-Md5"]; ok && strings.TrimSpace(strings.Join(v, "")) == "" {
 		return objstore.ErrInvalidDigest
-	}
-	return nil
-}
-
-// authorizeBucket checks that the principal may act on the request's
-// bucket. A missing bucket is reported as such.
-func (h *Handler) authorizeBucket(rq *request) error {
-	b, err := h.store.Bucket(rq.r.Context(), rq.bucket)
-	if err != nil {
-		return err
-	}
-	if !iam.CanAccessBucket(rq.principal, b.Owner) {
-		return errorf("AccessDenied", "Access Denied")
 	}
 	return nil
 }
@@ -313,11 +320,7 @@ type owner struct {
 }
 
 func (h *Handler) ownerOf(id string) owner {
-	root := h.iam.Root()
-	if id == root.ID {
-		return owner{ID: id, DisplayName: root.DisplayName}
-	}
-	return owner{ID: id}
+	return owner{ID: id, DisplayName: h.displayName(id)}
 }
 
 // checkRegion refuses a SigV4 signature scoped to another region, as S3

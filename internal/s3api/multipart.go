@@ -26,11 +26,18 @@ func (h *Handler) createMultipartUpload(rq *request) error {
 	if err != nil {
 		return err
 	}
-	in := &objstore.CreateUploadInput{Bucket: rq.bucket, Key: rq.key, Owner: rq.principal.ID, Meta: m}
+	owner, err := h.newObject(rq, &m)
+	if err != nil {
+		return err
+	}
+	in := &objstore.CreateUploadInput{Bucket: rq.bucket, Key: rq.key, Owner: owner, Meta: m, Lock: lockHeaders(hd)}
+	if in.Encryption, err = encryptionInput(hd); err != nil {
+		return err
+	}
 	if a := hd.Get("x-amz-checksum-algorithm"); a != "" {
 		alg, err := checksum.ParseAlgorithm(a)
 		if err != nil {
-			return errorf("InvalidRequest", "Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+			return errorf("InvalidRequest", checksum.UnknownAlgorithmMessage)
 		}
 		in.ChecksumAlgorithm = alg
 	}
@@ -49,6 +56,7 @@ func (h *Handler) createMultipartUpload(rq *request) error {
 		rq.w.Header().Set("x-amz-checksum-algorithm", a)
 		rq.w.Header().Set("x-amz-checksum-type", u.Object.Checksum.Type)
 	}
+	setSSEHeaders(rq.w.Header(), hd, u.Object.SSE, true)
 	writeXML(rq, http.StatusOK, &initiateMultipartUploadResult{NS: s3NS, Bucket: rq.bucket, Key: rq.key, UploadID: u.UploadID})
 	return nil
 }
@@ -86,15 +94,25 @@ func (h *Handler) uploadPart(rq *request) error {
 	if err != nil {
 		return err
 	}
+	// SSE-S3/KMS headers on a part are ignored: parts are encrypted as
+	// their upload is.
+	key, err := customerKeyInput(rq.r.Header, customerKeyPrefix, true)
+	if err != nil {
+		return err
+	}
 	p, err := h.store.UploadPart(rq.ctx(), &objstore.PartInput{
 		Bucket: rq.bucket, Key: rq.key, UploadID: uploadID, PartNumber: n,
 		Body: rq.body, Size: size, ContentMD5: rq.r.Header.Get("Content-MD5"), Checksum: ck,
+		CustomerKey: key,
 	})
 	if err != nil {
 		return err
 	}
 	hd := rq.w.Header()
 	hd.Set("ETag", `"`+p.ETag+`"`)
+	if err := h.setUploadSSEHeaders(rq, uploadID); err != nil {
+		return err
+	}
 	// The part's checksum in the upload's algorithm: echoed when the
 	// client sent that one; computed and reported when it sent none and
 	// the upload declared an algorithm.
@@ -121,6 +139,12 @@ func (h *Handler) uploadPartCopy(rq *request, uploadID string, n int) error {
 		return err
 	}
 	in := &objstore.PartCopyInput{Source: cs, Bucket: rq.bucket, Key: rq.key, UploadID: uploadID, PartNumber: n}
+	if in.CustomerKey, err = customerKeyInput(rq.r.Header, customerKeyPrefix, true); err != nil {
+		return err
+	}
+	if in.Source.CustomerKey, err = customerKeyInput(rq.r.Header, copySourceKeyPrefix, false); err != nil {
+		return err
+	}
 	if r := rq.r.Header.Get("x-amz-copy-source-range"); r != "" {
 		first, last, err := objstore.ParseCopyRange(r)
 		if err != nil {
@@ -134,6 +158,9 @@ func (h *Handler) uploadPartCopy(rq *request, uploadID string, n int) error {
 	}
 	if srcVersion != "" && srcVersion != "null" {
 		rq.w.Header().Set("x-amz-copy-source-version-id", srcVersion)
+	}
+	if err := h.setUploadSSEHeaders(rq, uploadID); err != nil {
+		return err
 	}
 	res := &copyPartResult{NS: s3NS, ETag: `"` + p.ETag + `"`, LastModified: isoTime(p.LastModified)}
 	// The part's checksum is reported when the upload declared an
@@ -151,13 +178,9 @@ func (h *Handler) uploadPartCopy(rq *request, uploadID string, n int) error {
 
 type completeMultipartUpload struct {
 	Parts []struct {
-		PartNumber        *int   `xml:"PartNumber"`
-		ETag              string `xml:"ETag"`
-		ChecksumCRC32     string `xml:"ChecksumCRC32"`
-		ChecksumCRC32C    string `xml:"ChecksumCRC32C"`
-		ChecksumCRC64NVME string `xml:"ChecksumCRC64NVME"`
-		ChecksumSHA1      string `xml:"ChecksumSHA1"`
-		ChecksumSHA256    string `xml:"ChecksumSHA256"`
+		PartNumber *int   `xml:"PartNumber"`
+		ETag       string `xml:"ETag"`
+		checksumElems
 	} `xml:"Part"`
 }
 
@@ -198,17 +221,19 @@ func (h *Handler) completeMultipartUpload(rq *request) error {
 		}
 		in.ObjectSize = n
 	}
+	key, err := customerKeyInput(rq.r.Header, customerKeyPrefix, true)
+	if err != nil {
+		return err
+	}
+	in.CustomerKey = key
 	for _, p := range doc.Parts {
 		if p.PartNumber == nil || p.ETag == "" {
 			// Both elements are required in every Part.
 			return errorf("MalformedXML", objstore.ErrMalformedXML.Message)
 		}
 		cp := objstore.CompletedPart{Number: *p.PartNumber, ETag: p.ETag, Checksums: map[checksum.Algorithm]string{}}
-		for a, v := range map[checksum.Algorithm]string{
-			checksum.CRC32: p.ChecksumCRC32, checksum.CRC32C: p.ChecksumCRC32C, checksum.CRC64NVME: p.ChecksumCRC64NVME,
-			checksum.SHA1: p.ChecksumSHA1, checksum.SHA256: p.ChecksumSHA256,
-		} {
-			if v != "" {
+		for _, a := range checksum.Algorithms() {
+			if v := *p.field(a); v != "" {
 				cp.Checksums[a] = v
 			}
 		}
@@ -229,6 +254,7 @@ func (h *Handler) completeMultipartUpload(rq *request) error {
 		return err
 	}
 	setVersionHeader(rq.w.Header(), v.VersionID)
+	setSSEHeaders(rq.w.Header(), rq.r.Header, v.SSE, false)
 	// Location is the object's URL in the addressing style of the request,
 	// its key percent-encoded.
 	loc := url.URL{Scheme: "http", Host: rq.r.Host, Path: "/" + rq.bucket + "/" + rq.key}

@@ -109,11 +109,6 @@ func checkUnsupportedHeaders(hd http.Header) error {
 		return err
 	}
 	for _, h := range []struct{ name, what string }{
-		{"x-amz-server-side-encryption", "Server-side encryption"},
-		{"x-amz-server-side-encryption-customer-algorithm", "Server-side encryption with customer keys"},
-		{"x-amz-object-lock-mode", "Object Lock"},
-		{"x-amz-object-lock-retain-until-date", "Object Lock"},
-		{"x-amz-object-lock-legal-hold", "Object Lock legal hold"},
 		{"x-amz-website-redirect-location", "Website redirects"},
 	} {
 		if hd.Get(h.name) != "" {
@@ -174,9 +169,6 @@ func checkSSEHeaders(hd http.Header) error {
 func checksumInput(rq *request) (objstore.ChecksumInput, error) {
 	hd := rq.r.Header
 	var in objstore.ChecksumInput
-	if err := checkChecksumHeaderNames(hd); err != nil {
-		return in, err
-	}
 	var empty string
 	for _, a := range checksum.Algorithms() {
 		if vals := hd.Values(a.HeaderName()); vals != nil {
@@ -210,7 +202,7 @@ func checksumInput(rq *request) (objstore.ChecksumInput, error) {
 	if sdk := hd.Get("x-amz-sdk-checksum-algorithm"); sdk != "" {
 		a, err := checksum.ParseAlgorithm(sdk)
 		if err != nil {
-			return in, errorf("InvalidRequest", "Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+			return in, errorf("InvalidRequest", checksum.UnknownAlgorithmMessage)
 		}
 		if in.Algorithm == "" {
 			return in, errorf("InvalidRequest", "x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* or x-amz-trailer headers were found.")
@@ -220,27 +212,6 @@ func checksumInput(rq *request) (objstore.ChecksumInput, error) {
 		}
 	}
 	return in, nil
-}
-
-// checksumHeaderParams are the x-amz-checksum-* headers that carry no
-// checksum value.
-var checksumHeaderParams = map[string]bool{
-	"X-Amz-Checksum-Type": true, "X-Amz-Checksum-Mode": true, "X-Amz-Checksum-Algorithm": true,
-}
-
-// checkChecksumHeaderNames refuses a checksum value for an algorithm
-// sluice does not compute (x-amz-checksum-sha512, -xxhash64, …) rather
-// than store the object unverified.
-func checkChecksumHeaderNames(hd http.Header) error {
-	for name := range hd {
-		if !strings.HasPrefix(name, "X-Amz-Checksum-") || checksumHeaderParams[name] {
-			continue
-		}
-		if _, ok := algorithmOfHeader(strings.ToLower(name)); !ok {
-			return errorf("InvalidRequest", "Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
-		}
-	}
-	return nil
 }
 
 func algorithmOfHeader(name string) (checksum.Algorithm, bool) {
@@ -277,6 +248,10 @@ func (h *Handler) putObject(rq *request) error {
 	if err != nil {
 		return err
 	}
+	owner, err := h.newObject(rq, &m)
+	if err != nil {
+		return err
+	}
 	size, err := contentLength(rq)
 	if err != nil {
 		return err
@@ -288,10 +263,14 @@ func (h *Handler) putObject(rq *request) error {
 	if err != nil {
 		return err
 	}
+	enc, err := encryptionInput(rq.r.Header)
+	if err != nil {
+		return err
+	}
 	v, err := h.store.PutObject(rq.ctx(), &objstore.PutInput{
 		Bucket:      rq.bucket,
 		Key:         rq.key,
-		Owner:       rq.principal.ID,
+		Owner:       owner,
 		Body:        rq.body,
 		Size:        size,
 		Meta:        m,
@@ -299,6 +278,8 @@ func (h *Handler) putObject(rq *request) error {
 		Checksum:    ck,
 		IfMatch:     rq.r.Header.Get("If-Match"),
 		IfNoneMatch: rq.r.Header.Get("If-None-Match"),
+		Lock:        lockHeaders(rq.r.Header),
+		Encryption:  enc,
 	})
 	if err != nil {
 		return err
@@ -306,6 +287,7 @@ func (h *Handler) putObject(rq *request) error {
 	hd := rq.w.Header()
 	hd.Set("ETag", `"`+v.ETag+`"`)
 	setVersionHeader(hd, v.VersionID)
+	setSSEHeaders(hd, rq.r.Header, v.SSE, true)
 	// The declared checksum, or the CRC64NVME S3 computes when none was.
 	if name := checksum.Algorithm(v.Checksum.Algorithm).HeaderName(); name != "" && v.Checksum.Value != "" {
 		hd.Set(name, v.Checksum.Value)
@@ -333,6 +315,11 @@ func getInput(rq *request) (*objstore.GetInput, error) {
 			return nil, errorf("InvalidArgument", name+" header is not supported for this operation.")
 		}
 	}
+	ck, err := customerKeyInput(rq.r.Header, customerKeyPrefix, false)
+	if err != nil {
+		return nil, err
+	}
+	in.CustomerKey = ck
 	if pn := rq.query.Get("partNumber"); pn != "" {
 		n, err := strconv.Atoi(pn)
 		if err != nil || n < 1 || n > objstore.MaxPartNumber {
@@ -392,6 +379,8 @@ func setObjectHeaders(rq *request, obj *objstore.Object) {
 	for k, val := range v.UserMeta {
 		hd["X-Amz-Meta-"+k] = []string{val}
 	}
+	setLockHeaders(hd, v)
+	setSSEHeaders(hd, rq.r.Header, v.SSE, false)
 	setVersionHeader(hd, v.VersionID)
 	if v.VersionID == meta.NullVersionID && rq.query.Get("versionId") == meta.NullVersionID {
 		// Asked for by name, the null version is named in the answer.
@@ -502,7 +491,7 @@ func (h *Handler) deleteObject(rq *request) error {
 	if _, ok := rq.query["versionId"]; ok && vid == "" {
 		return errorf("InvalidArgument", "Version id cannot be the empty string")
 	}
-	res, err := h.store.DeleteObject(rq.ctx(), rq.bucket, rq.key, vid)
+	res, err := h.store.DeleteObject(rq.ctx(), rq.bucket, rq.key, vid, objstore.BypassGovernance(bypassGovernance(rq.r.Header)))
 	if err != nil {
 		return err
 	}
@@ -546,9 +535,8 @@ type deleteErrElm struct {
 }
 
 func (h *Handler) deleteObjects(rq *request) error {
-	hd := rq.r.Header
-	if hd.Get("Content-MD5") == "" && hd.Get("x-amz-trailer") == "" && !hasChecksumHeader(hd) {
-		return errorf("InvalidRequest", "Missing required header for this request: Content-MD5")
+	if err := requireIntegrity(rq.r.Header); err != nil {
+		return err
 	}
 	var doc deleteRequest
 	if err := readXML(rq, &doc, false); err != nil {
@@ -557,12 +545,20 @@ func (h *Handler) deleteObjects(rq *request) error {
 	if len(doc.Objects) == 0 || len(doc.Objects) > objstore.MaxDeleteObjects {
 		return errorf("MalformedXML", objstore.ErrMalformedXML.Message)
 	}
-	ids := make([]objstore.ObjectID, len(doc.Objects))
-	for i, o := range doc.Objects {
-		ids[i] = objstore.ObjectID{Key: o.Key, VersionID: o.VersionID}
-	}
 	out := deleteResult{NS: s3NS}
-	for _, r := range h.store.DeleteObjects(rq.ctx(), rq.bucket, ids) {
+	ids := make([]objstore.ObjectID, 0, len(doc.Objects))
+	for _, o := range doc.Objects {
+		ok, err := h.allowDelete(rq, o.Key, o.VersionID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			out.Errors = append(out.Errors, deleteErrElm{Key: o.Key, VersionID: o.VersionID, Code: "AccessDenied", Message: "Access Denied"})
+			continue
+		}
+		ids = append(ids, objstore.ObjectID{Key: o.Key, VersionID: o.VersionID})
+	}
+	for _, r := range h.store.DeleteObjects(rq.ctx(), rq.bucket, ids, objstore.BypassGovernance(bypassGovernance(rq.r.Header))) {
 		if r.Err != nil {
 			e, ok := toAPIError(r.Err)
 			if !ok {
@@ -635,15 +631,6 @@ func parseCopySource(hd http.Header) (objstore.CopySource, error) {
 	return cs, nil
 }
 
-// authorizeSource checks that the principal may read the copy source.
-func (h *Handler) authorizeSource(rq *request, cs objstore.CopySource) error {
-	saved := rq.bucket
-	rq.bucket = cs.Bucket
-	err := h.authorizeBucket(rq)
-	rq.bucket = saved
-	return err
-}
-
 type copyObjectResult struct {
 	XMLName      xml.Name `xml:"CopyObjectResult"`
 	NS           string   `xml:"xmlns,attr"`
@@ -660,26 +647,49 @@ type checksumElems struct {
 	ChecksumCRC64NVME string `xml:"ChecksumCRC64NVME,omitempty"`
 	ChecksumSHA1      string `xml:"ChecksumSHA1,omitempty"`
 	ChecksumSHA256    string `xml:"ChecksumSHA256,omitempty"`
+	ChecksumSHA512    string `xml:"ChecksumSHA512,omitempty"`
+	ChecksumMD5       string `xml:"ChecksumMD5,omitempty"`
+	ChecksumXXHASH64  string `xml:"ChecksumXXHASH64,omitempty"`
+	ChecksumXXHASH3   string `xml:"ChecksumXXHASH3,omitempty"`
+	ChecksumXXHASH128 string `xml:"ChecksumXXHASH128,omitempty"`
 }
 
 func checksumXML(ck meta.Checksum, withType bool) checksumElems {
 	var out checksumElems
-	switch checksum.Algorithm(ck.Algorithm) {
-	case checksum.CRC32:
-		out.ChecksumCRC32 = ck.Value
-	case checksum.CRC32C:
-		out.ChecksumCRC32C = ck.Value
-	case checksum.CRC64NVME:
-		out.ChecksumCRC64NVME = ck.Value
-	case checksum.SHA1:
-		out.ChecksumSHA1 = ck.Value
-	case checksum.SHA256:
-		out.ChecksumSHA256 = ck.Value
+	if p := out.field(checksum.Algorithm(ck.Algorithm)); p != nil {
+		*p = ck.Value
 	}
 	if withType && out != (checksumElems{}) {
 		out.ChecksumType = ck.Type
 	}
 	return out
+}
+
+// field returns the element that carries a's digest, nil for none.
+func (e *checksumElems) field(a checksum.Algorithm) *string {
+	switch a {
+	case checksum.CRC32:
+		return &e.ChecksumCRC32
+	case checksum.CRC32C:
+		return &e.ChecksumCRC32C
+	case checksum.CRC64NVME:
+		return &e.ChecksumCRC64NVME
+	case checksum.SHA1:
+		return &e.ChecksumSHA1
+	case checksum.SHA256:
+		return &e.ChecksumSHA256
+	case checksum.SHA512:
+		return &e.ChecksumSHA512
+	case checksum.MD5:
+		return &e.ChecksumMD5
+	case checksum.XXHASH64:
+		return &e.ChecksumXXHASH64
+	case checksum.XXHASH3:
+		return &e.ChecksumXXHASH3
+	case checksum.XXHASH128:
+		return &e.ChecksumXXHASH128
+	}
+	return nil
 }
 
 func directive(hd http.Header, name string) (replace bool, err error) {
@@ -716,16 +726,27 @@ func (h *Handler) copyObject(rq *request) error {
 	if err != nil {
 		return err
 	}
+	owner, err := h.newObject(rq, &m)
+	if err != nil {
+		return err
+	}
 	in := &objstore.CopyInput{
 		Source:          cs,
 		Bucket:          rq.bucket,
 		Key:             rq.key,
-		Owner:           rq.principal.ID,
+		Owner:           owner,
 		ReplaceMetadata: replaceMeta,
 		ReplaceTags:     replaceTags,
 		Meta:            m,
 		IfMatch:         hd.Get("If-Match"),
 		IfNoneMatch:     hd.Get("If-None-Match"),
+		Lock:            lockHeaders(hd),
+	}
+	if in.Encryption, err = encryptionInput(hd); err != nil {
+		return err
+	}
+	if in.Source.CustomerKey, err = customerKeyInput(hd, copySourceKeyPrefix, false); err != nil {
+		return err
 	}
 	if replaceTags && in.Meta.Tags == nil {
 		in.Meta.Tags = []meta.Tag{}
@@ -733,7 +754,7 @@ func (h *Handler) copyObject(rq *request) error {
 	if a := hd.Get("x-amz-checksum-algorithm"); a != "" {
 		alg, err := checksum.ParseAlgorithm(a)
 		if err != nil {
-			return errorf("InvalidRequest", "Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+			return errorf("InvalidRequest", checksum.UnknownAlgorithmMessage)
 		}
 		in.ChecksumAlgorithm = alg
 	}
@@ -743,6 +764,7 @@ func (h *Handler) copyObject(rq *request) error {
 	}
 	w := rq.w.Header()
 	setVersionHeader(w, res.Version.VersionID)
+	setSSEHeaders(w, hd, res.Version.SSE, true)
 	if res.SourceVersionID != "" && res.SourceVersionID != meta.NullVersionID {
 		w.Set("x-amz-copy-source-version-id", res.SourceVersionID)
 	}
@@ -786,26 +808,6 @@ func (h *Handler) deleteObjectTagging(rq *request) error {
 	}
 	setVersionHeader(rq.w.Header(), v.VersionID)
 	return rq.noContent()
-}
-
-func (h *Handler) getObjectACL(rq *request) error {
-	obj, err := h.store.HeadObject(rq.ctx(), &objstore.GetInput{Bucket: rq.bucket, Key: rq.key, VersionID: rq.query.Get("versionId")})
-	if err != nil {
-		return err
-	}
-	setVersionHeader(rq.w.Header(), obj.Version.VersionID)
-	writeXML(rq, http.StatusOK, h.ownerACL(obj.Version.Owner))
-	return nil
-}
-
-func (h *Handler) putObjectACL(rq *request) error {
-	if _, err := h.store.HeadObject(rq.ctx(), &objstore.GetInput{Bucket: rq.bucket, Key: rq.key, VersionID: rq.query.Get("versionId")}); err != nil {
-		return err
-	}
-	if err := h.putACL(rq); err != nil {
-		return err
-	}
-	return rq.ok()
 }
 
 type objectAttributes struct {
@@ -856,7 +858,11 @@ func (h *Handler) getObjectAttributes(rq *request) error {
 	if len(want) == 0 {
 		return errorf("InvalidRequest", "The x-amz-object-attributes header specifying the attributes to be retrieved is either missing or empty")
 	}
-	obj, err := h.store.HeadObject(rq.ctx(), &objstore.GetInput{Bucket: rq.bucket, Key: rq.key, VersionID: rq.query.Get("versionId")})
+	ck, err := customerKeyInput(rq.r.Header, customerKeyPrefix, false)
+	if err != nil {
+		return err
+	}
+	obj, err := h.store.HeadObject(rq.ctx(), &objstore.GetInput{Bucket: rq.bucket, Key: rq.key, VersionID: rq.query.Get("versionId"), CustomerKey: ck})
 	if err != nil {
 		return err
 	}

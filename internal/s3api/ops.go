@@ -45,17 +45,28 @@ var ops = []op{
 	{http.MethodPut, scopeBucket, "acl", "PutBucketAcl", (*Handler).putBucketACL},
 	{http.MethodGet, scopeBucket, "", "ListObjects", (*Handler).listObjects},
 	{http.MethodPost, scopeBucket, "delete", "DeleteObjects", (*Handler).deleteObjects},
-	{http.MethodGet, scopeBucket, "policy", "GetBucketPolicy", notConfigured("NoSuchBucketPolicy", "The bucket policy does not exist")},
-	{http.MethodGet, scopeBucket, "cors", "GetBucketCors", notConfigured("NoSuchCORSConfiguration", "The CORS configuration does not exist")},
+	{http.MethodPost, scopeBucket, "", "PostObject", (*Handler).postObject},
+	{http.MethodGet, scopeBucket, "policy", "GetBucketPolicy", (*Handler).getBucketPolicy},
+	{http.MethodPut, scopeBucket, "policy", "PutBucketPolicy", (*Handler).putBucketPolicy},
+	{http.MethodGet, scopeBucket, "policyStatus", "GetBucketPolicyStatus", (*Handler).getBucketPolicyStatus},
+	{http.MethodGet, scopeBucket, "cors", "GetBucketCors", (*Handler).getBucketCORS},
+	{http.MethodPut, scopeBucket, "cors", "PutBucketCors", (*Handler).putBucketCORS},
 	{http.MethodGet, scopeBucket, "lifecycle", "GetBucketLifecycleConfiguration", notConfigured("NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist")},
 	{http.MethodGet, scopeBucket, "website", "GetBucketWebsite", notConfigured("NoSuchWebsiteConfiguration", "The specified bucket does not have a website configuration")},
-	{http.MethodGet, scopeBucket, "encryption", "GetBucketEncryption", notConfigured("ServerSideEncryptionConfigurationNotFoundError", "The server side encryption configuration was not found")},
+	{http.MethodGet, scopeBucket, "encryption", "GetBucketEncryption", (*Handler).getBucketEncryption},
+	{http.MethodPut, scopeBucket, "encryption", "PutBucketEncryption", (*Handler).putBucketEncryption},
+	{http.MethodDelete, scopeBucket, "encryption", "DeleteBucketEncryption", (*Handler).deleteBucketEncryption},
 	{http.MethodGet, scopeBucket, "replication", "GetBucketReplication", notConfigured("ReplicationConfigurationNotFoundError", "The replication configuration was not found")},
-	{http.MethodGet, scopeBucket, "object-lock", "GetObjectLockConfiguration", notConfigured("ObjectLockConfigurationNotFoundError", "Object Lock configuration does not exist for this bucket")},
-	{http.MethodGet, scopeBucket, "publicAccessBlock", "GetPublicAccessBlock", notConfigured("NoSuchPublicAccessBlockConfiguration", "The public access block configuration was not found")},
-	{http.MethodGet, scopeBucket, "ownershipControls", "GetBucketOwnershipControls", notConfigured("OwnershipControlsNotFoundError", "The bucket ownership controls were not found")},
-	{http.MethodDelete, scopeBucket, "policy", "DeleteBucketPolicy", (*Handler).noConfigToDelete},
-	{http.MethodDelete, scopeBucket, "cors", "DeleteBucketCors", (*Handler).noConfigToDelete},
+	{http.MethodGet, scopeBucket, "object-lock", "GetObjectLockConfiguration", (*Handler).getObjectLockConfiguration},
+	{http.MethodPut, scopeBucket, "object-lock", "PutObjectLockConfiguration", (*Handler).putObjectLockConfiguration},
+	{http.MethodGet, scopeBucket, "publicAccessBlock", "GetPublicAccessBlock", (*Handler).getPublicAccessBlock},
+	{http.MethodPut, scopeBucket, "publicAccessBlock", "PutPublicAccessBlock", (*Handler).putPublicAccessBlock},
+	{http.MethodDelete, scopeBucket, "publicAccessBlock", "DeletePublicAccessBlock", (*Handler).deletePublicAccessBlock},
+	{http.MethodGet, scopeBucket, "ownershipControls", "GetBucketOwnershipControls", (*Handler).getBucketOwnershipControls},
+	{http.MethodPut, scopeBucket, "ownershipControls", "PutBucketOwnershipControls", (*Handler).putBucketOwnershipControls},
+	{http.MethodDelete, scopeBucket, "ownershipControls", "DeleteBucketOwnershipControls", (*Handler).deleteBucketOwnershipControls},
+	{http.MethodDelete, scopeBucket, "policy", "DeleteBucketPolicy", (*Handler).deleteBucketPolicy},
+	{http.MethodDelete, scopeBucket, "cors", "DeleteBucketCors", (*Handler).deleteBucketCORS},
 	{http.MethodDelete, scopeBucket, "lifecycle", "DeleteBucketLifecycle", (*Handler).noConfigToDelete},
 	{http.MethodDelete, scopeBucket, "website", "DeleteBucketWebsite", (*Handler).noConfigToDelete},
 
@@ -70,6 +81,10 @@ var ops = []op{
 	{http.MethodGet, scopeObject, "acl", "GetObjectAcl", (*Handler).getObjectACL},
 	{http.MethodPut, scopeObject, "acl", "PutObjectAcl", (*Handler).putObjectACL},
 	{http.MethodGet, scopeObject, "attributes", "GetObjectAttributes", (*Handler).getObjectAttributes},
+	{http.MethodGet, scopeObject, "retention", "GetObjectRetention", (*Handler).getObjectRetention},
+	{http.MethodPut, scopeObject, "retention", "PutObjectRetention", (*Handler).putObjectRetention},
+	{http.MethodGet, scopeObject, "legal-hold", "GetObjectLegalHold", (*Handler).getObjectLegalHold},
+	{http.MethodPut, scopeObject, "legal-hold", "PutObjectLegalHold", (*Handler).putObjectLegalHold},
 	{http.MethodPut, scopeObject, "", "PutObject", (*Handler).putObject},
 	{http.MethodGet, scopeObject, "", "GetObject", (*Handler).getObject},
 	{http.MethodHead, scopeObject, "", "HeadObject", (*Handler).headObject},
@@ -95,6 +110,9 @@ func route(rq *request) (*op, error) {
 		sc = scopeService
 	case rq.key == "":
 		sc = scopeBucket
+	}
+	if rq.r.Method == http.MethodOptions && sc != scopeService {
+		return &preflightOp, nil
 	}
 	var present []string
 	for _, s := range subresources {
@@ -129,9 +147,6 @@ func route(rq *request) (*op, error) {
 	}
 	if !methodKnown || sc == scopeService {
 		return nil, errorf("MethodNotAllowed", "The specified method is not allowed against this resource.")
-	}
-	if rq.r.Method == http.MethodPost && sc == scopeBucket {
-		return nil, notImplemented("POST object (browser-based upload)")
 	}
 	return nil, errorf("MethodNotAllowed", "The specified method is not allowed against this resource.")
 }

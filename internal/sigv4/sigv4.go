@@ -65,6 +65,10 @@ func (m Method) String() string {
 		return "v2-header"
 	case MethodV2Query:
 		return "v2-query"
+	case MethodV4Post:
+		return "v4-post"
+	case MethodV2Post:
+		return "v2-post"
 	}
 	return "unknown"
 }

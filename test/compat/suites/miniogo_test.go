@@ -118,8 +118,8 @@ func runMiniogo(t *testing.T, bin string, node *servertest.Node, mode string, ti
 		"SERVER_ENDPOINT="+node.Addr,
 		"ACCESS_KEY="+servertest.AccessKeyID,
 		"SECRET_KEY="+servertest.SecretAccessKey,
-		"ENABLE_HTTPS=0", // SSE-C tests run only over TLS
-		"ENABLE_KMS=0",   // SSE-S3 / SSE-KMS tests
+		"ENABLE_HTTPS=0", // the suite runs its SSE-C tests only over TLS
+		"ENABLE_KMS=1",   // its "KMS" tests are SSE-S3 tests
 		"MINT_MODE="+mode,
 		"RUN_ON_FAIL=1", // log a failure and go on to the next test
 		"MINT_DATA_DIR=",
