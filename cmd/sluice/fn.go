@@ -35,9 +35,9 @@ const fnUsage = `Usage:
   sluice fn invoke N [PAYLOAD|-] [--qualifier Q] [--async] [--log]
                          invoke a function and print its response (- reads the payload from stdin)
   sluice fn ls           list functions
-  sluice fn events N --failed [--json]
-                         list the asynchronous events given up on without a destination
-                         (read from the server's data directory, --data)
+  sluice fn events [N] --failed [--json]
+                         list the asynchronous events given up on that no destination took,
+                         of one function or all (read from the server's data directory, --data)
 
 deploy, invoke and ls call the Lambda API of a running server: AWS_ENDPOINT_URL,
 AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY as "sluice server" prints them (or

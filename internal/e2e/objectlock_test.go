@@ -445,6 +445,20 @@ func TestObjectLockRetention(t *testing.T) {
 		_, err = e.c.GetObjectLegalHold(e.ctx, &s3.GetObjectLegalHoldInput{Bucket: aws.String(plain), Key: aws.String("k")})
 		wantErr(t, err, "InvalidRequest", http.StatusBadRequest)
 		wantMessage(t, err, msg)
+		// A missing key is reported first.
+		_, err = e.c.GetObjectRetention(e.ctx, &s3.GetObjectRetentionInput{Bucket: aws.String(plain), Key: aws.String("missing")})
+		wantErr(t, err, "NoSuchKey", http.StatusNotFound)
+		wantErr(t, e.hold(plain, "missing", "", types.ObjectLockLegalHoldStatusOn), "NoSuchKey", http.StatusNotFound)
+	})
+
+	t.Run("NoDocument", func(t *testing.T) {
+		e.put(b, "nodoc", []byte("x"))
+		for _, sub := range []string{"retention", "legal-hold"} {
+			resp, rb := e.signedRaw(http.MethodPut, "/"+b+"/nodoc?"+sub, map[string]string{"Content-MD5": contentMD5(nil)}, nil, nil)
+			checkErrorDoc(t, resp, rb, http.StatusBadRequest, "MalformedXML")
+		}
+		resp, rb := e.signedRaw(http.MethodPut, "/"+b+"?object-lock", map[string]string{"Content-MD5": contentMD5(nil)}, nil, nil)
+		checkErrorDoc(t, resp, rb, http.StatusBadRequest, "MissingRequestBodyError")
 	})
 }
 

@@ -54,6 +54,9 @@ type Deployment struct {
 	// Credentials are the function's own (non-root) credentials, put in
 	// its environment with AWS_ENDPOINT_URL.
 	Credentials Credentials
+	// RecursiveLoop is the function's recursion config:
+	// RecursiveLoopTerminate (also "") or RecursiveLoopAllow.
+	RecursiveLoop string
 }
 
 // Credentials are an access key pair for a function's AWS SDK calls.
@@ -72,6 +75,10 @@ type Invocation struct {
 	Payload    []byte
 	// ClientContext is the base64 X-Amz-Client-Context, passed through.
 	ClientContext string
+	// TraceID is the invocation's X-Ray trace header (Lambda-Runtime-Trace-Id,
+	// _X_AMZN_TRACE_ID in the function), with the Lineage of recursive
+	// loop detection (see ChainTrace); "" lets the engine make one.
+	TraceID string
 	// LogTail asks for the last 4 KB of the invocation's log.
 	LogTail bool
 }

@@ -264,6 +264,7 @@ func (s *Service) resolve(ctx context.Context, r ref) (*Deployment, error) {
 		Revision:            configHash(c), // not RevisionId: publishing changes that without changing $LATEST
 		ReservedConcurrency: f.Reserved,
 		Credentials:         ident,
+		RecursiveLoop:       f.RecursiveLoop,
 	}, nil
 }
 

@@ -46,6 +46,8 @@ type CopyInput struct {
 	// Encryption is the server-side encryption of the copy; like S3, the
 	// source's is not copied.
 	Encryption Encryption
+	// Origin is the request behind the copy, for its event.
+	Origin Origin
 }
 
 // CopyResult reports a copy.
@@ -224,7 +226,7 @@ func (s *Store) CopyObject(ctx context.Context, in *CopyInput) (*CopyResult, err
 		v.ETag = seal.etag(c)
 		v.Checksum = meta.Checksum{Algorithm: string(alg), Type: string(checksum.FullObject),
 			Value: checksum.Encode(c.hash.Sum(alg))}
-		out, err := s.commitVersion(ctx, in.Bucket, v, c, func(tx meta.Tx) error {
+		out, err := s.commitVersion(ctx, in.Bucket, v, c, creation{EventObjectCreatedCopy, in.Origin}, func(tx meta.Tx) error {
 			return checkWritePreconditions(tx, in.Bucket, in.Key, in.IfMatch, in.IfNoneMatch)
 		})
 		if err != nil {
@@ -252,7 +254,7 @@ func (s *Store) CopyObject(ctx context.Context, in *CopyInput) (*CopyResult, err
 		v.Parts[i].BlobID = id
 	}
 	v.Inline = sv.Inline
-	out, err := s.storeVersion(ctx, in.Bucket, v, src.inline, links, func(tx meta.Tx) error {
+	out, err := s.storeVersion(ctx, in.Bucket, v, src.inline, links, creation{EventObjectCreatedCopy, in.Origin}, func(tx meta.Tx) error {
 		return checkWritePreconditions(tx, in.Bucket, in.Key, in.IfMatch, in.IfNoneMatch)
 	})
 	if err != nil {

@@ -3,6 +3,7 @@ package objstore
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/sluicehq/sluice/internal/meta"
 )
@@ -54,13 +55,14 @@ func (s *Store) DeleteObjects(ctx context.Context, bucket string, ids []ObjectID
 		opt(&o)
 	}
 	out := make([]DeleteOutcome, len(ids))
-	released := false
+	released, emitted := false, false
 	err := s.update(ctx, func(tx meta.Tx) error {
-		released = false
+		released, emitted = false, false
 		b, err := tx.Bucket(bucket)
 		if err != nil {
 			return err
 		}
+		now := s.timestamp()
 		for i, id := range ids {
 			out[i] = DeleteOutcome{ObjectID: id}
 			res, freed, err := s.deleteOne(tx, b, id, o)
@@ -71,6 +73,13 @@ func (s *Store) DeleteObjects(ctx context.Context, bucket string, ids []ObjectID
 					return err
 				}
 				released = true
+			}
+			if err == nil {
+				ok, err := s.emit(tx, deletedEvent(b, id, res, now, o.origin))
+				if err != nil {
+					return err
+				}
+				emitted = emitted || ok
 			}
 		}
 		return nil
@@ -85,7 +94,18 @@ func (s *Store) DeleteObjects(ctx context.Context, bucket string, ids []ObjectID
 	if released {
 		s.wakeCollector()
 	}
+	s.dispatch(emitted)
 	return out
+}
+
+// deletedEvent is the event of a successful delete: a delete marker
+// created, or a version (or, without versioning, the object) removed.
+func deletedEvent(b *meta.Bucket, id ObjectID, res DeleteResult, now time.Time, o Origin) *Event {
+	ev := &Event{Name: EventObjectRemovedDelete, Bucket: b, Key: id.Key, VersionID: res.VersionID, Time: now, Origin: o}
+	if id.VersionID == "" && res.DeleteMarker {
+		ev.Name = EventObjectRemovedDeleteMarkerCreated
+	}
+	return ev
 }
 
 // deleteOne performs one delete inside tx, returning the blobs it frees.

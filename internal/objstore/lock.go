@@ -349,6 +349,7 @@ type DeleteOption func(*deleteOptions)
 
 type deleteOptions struct {
 	bypassGovernance bool
+	origin           Origin // see WithOrigin
 }
 
 // BypassGovernance lets the delete remove versions under a GOVERNANCE
@@ -378,8 +379,13 @@ type RetentionInput struct {
 }
 
 // lockedVersion resolves the version a retention or legal hold operation
-// addresses, in a bucket that must have Object Lock.
+// addresses, in a bucket that must have Object Lock. As on S3, a missing
+// key or version is reported before a bucket without Object Lock.
 func lockedVersion(tx meta.Tx, bucket, key, versionID string) (*meta.Version, error) {
+	v, err := lookup(tx, bucket, key, versionID)
+	if err != nil {
+		return nil, err
+	}
 	b, err := tx.Bucket(bucket)
 	if err != nil {
 		return nil, err
@@ -387,7 +393,7 @@ func lockedVersion(tx meta.Tx, bucket, key, versionID string) (*meta.Version, er
 	if !lockEnabled(b) {
 		return nil, ErrNoLockConfig
 	}
-	return lookup(tx, bucket, key, versionID)
+	return v, nil
 }
 
 // ObjectRetention returns the retention of an object version and the

@@ -267,6 +267,8 @@ type CompleteInput struct {
 	// checks it when given, and requires it only of an SSE-C upload that
 	// declared a checksum algorithm.
 	CustomerKey *CustomerKey
+	// Origin is the request behind the completion, for its event.
+	Origin Origin
 }
 
 // CompleteMultipartUpload assembles the listed parts into a new object
@@ -284,9 +286,9 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, in *CompleteInput) 
 		}
 	}
 	var out *meta.Version
-	released := false
+	released, emitted := false, false
 	err := s.update(ctx, func(tx meta.Tx) error {
-		released = false
+		released, emitted = false, false
 		u, err := tx.Upload(in.Bucket, in.Key, in.UploadID)
 		if errors.Is(err, meta.ErrNoSuchUpload) {
 			if v := completedBefore(tx, in); v != nil {
@@ -351,6 +353,10 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, in *CompleteInput) 
 				return err
 			}
 		}
+		cause := creation{EventObjectCreatedCompleteMultipartUpload, in.Origin}
+		if emitted, err = s.emit(tx, createdEvent(cause, b, v)); err != nil {
+			return err
+		}
 		out = v
 		return nil
 	})
@@ -360,6 +366,7 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, in *CompleteInput) 
 	if released {
 		s.wakeCollector()
 	}
+	s.dispatch(emitted)
 	return out, nil
 }
 

@@ -58,6 +58,9 @@ type Config struct {
 	// DefaultEncryption is the encryption of new objects whose request and
 	// bucket ask for none: "" (plaintext) or SSES3.
 	DefaultEncryption string
+	// Events receives the events of object changes inside their
+	// transactions (bucket notifications); nil emits none.
+	Events Events
 }
 
 // Store implements S3 object semantics.
@@ -71,6 +74,7 @@ type Store struct {
 	// keys and defaultSSE: see Config.Keys and Config.DefaultEncryption.
 	keys       *kms.Service
 	defaultSSE string
+	events     Events
 
 	pins *pinSet
 
@@ -92,6 +96,7 @@ func New(cfg Config) *Store {
 		inlineMax:  cfg.InlineMax,
 		keys:       cfg.Keys,
 		defaultSSE: cfg.DefaultEncryption,
+		events:     cfg.Events,
 		pins:       newPinSet(),
 		wake:       make(chan struct{}, 1),
 		stop:       make(chan struct{}),

@@ -126,6 +126,8 @@ type PutInput struct {
 	// s3:ObjectCreated:* event: CreatedByPut (also the zero value) or
 	// CreatedByPost.
 	Op CreateOp
+	// Origin is the request behind the write, for its event.
+	Origin Origin
 }
 
 // CreateOp names the operation that creates an object version.
@@ -367,14 +369,20 @@ func (s *Store) PutObject(ctx context.Context, in *PutInput) (*meta.Version, err
 	}
 	in.Meta.apply(v)
 	lock.apply(v)
-	return s.commitVersion(ctx, in.Bucket, v, c, func(tx meta.Tx) error {
+	op := in.Op
+	if op == "" {
+		op = CreatedByPut
+	}
+	cause := creation{event: "ObjectCreated:" + string(op), origin: in.Origin}
+	return s.commitVersion(ctx, in.Bucket, v, c, cause, func(tx meta.Tx) error {
 		return checkWritePreconditions(tx, in.Bucket, in.Key, in.IfMatch, in.IfNoneMatch)
 	})
 }
 
 // commitVersion commits content and stores v as the newest version of its
-// key. check, if not nil, runs inside the transaction first.
-func (s *Store) commitVersion(ctx context.Context, bucket string, v *meta.Version, c *content, check func(meta.Tx) error) (*meta.Version, error) {
+// key, emitting cause's event. check, if not nil, runs inside the
+// transaction first.
+func (s *Store) commitVersion(ctx context.Context, bucket string, v *meta.Version, c *content, cause creation, check func(meta.Tx) error) (*meta.Version, error) {
 	blobID, err := c.commit()
 	if err != nil {
 		return nil, err
@@ -386,7 +394,7 @@ func (s *Store) commitVersion(ctx context.Context, bucket string, v *meta.Versio
 	if blobID != "" {
 		refs = []string{blobID}
 	}
-	out, err := s.storeVersion(ctx, bucket, v, c.inline, refs, check)
+	out, err := s.storeVersion(ctx, bucket, v, c.inline, refs, cause, check)
 	if err != nil && blobID != "" {
 		s.blobs.Delete(ctx, blobID)
 	}
@@ -394,12 +402,13 @@ func (s *Store) commitVersion(ctx context.Context, bucket string, v *meta.Versio
 }
 
 // storeVersion runs the metadata transaction that makes v the newest
-// version of its key, referencing refs and releasing what it displaces.
-func (s *Store) storeVersion(ctx context.Context, bucket string, v *meta.Version, inline []byte, refs []string, check func(meta.Tx) error) (*meta.Version, error) {
+// version of its key, referencing refs, releasing what it displaces and
+// emitting cause's event.
+func (s *Store) storeVersion(ctx context.Context, bucket string, v *meta.Version, inline []byte, refs []string, cause creation, check func(meta.Tx) error) (*meta.Version, error) {
 	var out meta.Version
-	released := false
+	released, emitted := false, false
 	err := s.update(ctx, func(tx meta.Tx) error {
-		released = false
+		released, emitted = false, false
 		if check != nil {
 			if err := check(tx); err != nil {
 				return err
@@ -435,6 +444,9 @@ func (s *Store) storeVersion(ctx context.Context, bucket string, v *meta.Version
 				}
 			}
 		}
+		if emitted, err = s.emit(tx, createdEvent(cause, b, &nv)); err != nil {
+			return err
+		}
 		out = nv
 		return nil
 	})
@@ -444,6 +456,7 @@ func (s *Store) storeVersion(ctx context.Context, bucket string, v *meta.Version
 	if released {
 		s.wakeCollector()
 	}
+	s.dispatch(emitted)
 	return &out, nil
 }
 

@@ -243,25 +243,96 @@ func (k *sealKey) sealInline(b []byte) ([]byte, error) {
 	return sse.Seal(k.dk, b)
 }
 
-// sealWriter is a blob.Writer that encrypts into another.
+// sealWriter is a blob.Writer that encrypts into another. From its second
+// Write on it encrypts and writes on a goroutine of its own while the
+// caller reads and hashes the next piece of the body, so that a large PUT
+// uses a second core for encryption instead of lengthening its one chain.
+// Commit and Abort wait for that goroutine.
 type sealWriter struct {
 	enc *sse.Writer
 	w   blob.Writer
+
+	writes int
+	work   chan []byte // copies of written pieces, for the goroutine
+	free   chan []byte // pieces the goroutine is done with
+	done   chan error  // the goroutine's result, once work is closed
+	err    error       // a failure the goroutine reported early
 }
 
 var _ blob.Writer = (*sealWriter)(nil)
 
-func (sw *sealWriter) Write(p []byte) (int, error) { return sw.enc.Write(p) }
+// sealPipeline is how many pieces may wait for the encrypting goroutine.
+const sealPipeline = 2
+
+func (sw *sealWriter) Write(p []byte) (int, error) {
+	sw.writes++
+	if sw.work == nil && sw.writes == 1 {
+		return sw.enc.Write(p)
+	}
+	if sw.work == nil {
+		sw.work = make(chan []byte, sealPipeline)
+		sw.free = make(chan []byte, sealPipeline+1)
+		sw.done = make(chan error, 1)
+		go sw.run()
+	}
+	var buf []byte
+	select {
+	case buf = <-sw.free:
+	default:
+		buf = make([]byte, 0, len(p))
+	}
+	buf = append(buf[:0], p...)
+	select {
+	case sw.work <- buf:
+		return len(p), nil
+	case err := <-sw.done:
+		// The goroutine stopped on an error; it has nothing more to do.
+		sw.err, sw.work = err, nil
+		return 0, err
+	}
+}
+
+// run encrypts and writes pieces until work is closed or a write fails.
+func (sw *sealWriter) run() {
+	for buf := range sw.work {
+		if _, err := sw.enc.Write(buf); err != nil {
+			sw.done <- err
+			return
+		}
+		select {
+		case sw.free <- buf:
+		default:
+		}
+	}
+	sw.done <- nil
+}
+
+// wait stops the goroutine, if there is one, and returns its error.
+func (sw *sealWriter) wait() error {
+	if sw.work != nil {
+		close(sw.work)
+		sw.err = <-sw.done
+		sw.work = nil
+	}
+	return sw.err
+}
 
 func (sw *sealWriter) Commit() (string, error) {
-	if err := sw.enc.Close(); err != nil {
+	err := sw.wait()
+	if err == nil {
+		err = sw.enc.Close()
+	}
+	if err != nil {
 		sw.w.Abort()
 		return "", err
 	}
 	return sw.w.Commit()
 }
 
-func (sw *sealWriter) Abort() error { return sw.w.Abort() }
+func (sw *sealWriter) Abort() error {
+	sw.wait()
+	return sw.w.Abort()
+}
 
 // openKey returns the data key of content recorded by rec (nil for
 // plaintext), checking the SSE-C key a read carries as S3 does: a key for

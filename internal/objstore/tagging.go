@@ -23,9 +23,14 @@ func (s *Store) ObjectTags(ctx context.Context, bucket, key, versionID string) (
 	return tags, vid, err
 }
 
-// SetObjectTags replaces the tag set of an object version (nil removes it)
-// and returns the version.
-func (s *Store) SetObjectTags(ctx context.Context, bucket, key, versionID string, tags []meta.Tag) (*meta.Version, error) {
+// SetObjectTags replaces the tag set of an object version (nil removes it:
+// DeleteObjectTagging) and returns the version. origin is the request
+// behind the change, for its event.
+func (s *Store) SetObjectTags(ctx context.Context, bucket, key, versionID string, tags []meta.Tag, origin Origin) (*meta.Version, error) {
+	name := EventObjectTaggingPut
+	if tags == nil {
+		name = EventObjectTaggingDelete
+	}
 	if tags != nil {
 		if err := ValidateTags(tags, MaxTags); err != nil {
 			return nil, err
@@ -35,6 +40,7 @@ func (s *Store) SetObjectTags(ctx context.Context, bucket, key, versionID string
 		}
 	}
 	var out *meta.Version
+	emitted := false
 	err := s.update(ctx, func(tx meta.Tx) error {
 		v, err := lookup(tx, bucket, key, versionID)
 		if err != nil {
@@ -44,8 +50,19 @@ func (s *Store) SetObjectTags(ctx context.Context, bucket, key, versionID string
 		if err := tx.UpdateVersion(bucket, v); err != nil {
 			return err
 		}
+		b, err := tx.Bucket(bucket)
+		if err != nil {
+			return err
+		}
+		ev := &Event{Name: name, Bucket: b, Key: key, VersionID: v.VersionID, Size: v.Size, ETag: v.ETag, Time: s.timestamp(), Origin: origin}
+		if emitted, err = s.emit(tx, ev); err != nil {
+			return err
+		}
 		out = v
 		return nil
 	})
+	if err == nil {
+		s.dispatch(emitted)
+	}
 	return out, err
 }

@@ -51,6 +51,17 @@ type Outcome struct {
 	after   time.Duration
 	note    string
 	payload []byte // replaces the item's payload on retry when non-nil
+	// also runs inside the transaction that applies the outcome.
+	also func(meta.Tx) error
+}
+
+// Also returns o with fn run inside the transaction that applies it (which
+// deletes or reschedules the item), for handlers that record what became
+// of an item atomically with it. fn may run more than once; it is not run
+// if the outcome was applied already.
+func (o Outcome) Also(fn func(meta.Tx) error) Outcome {
+	o.also = fn
+	return o
 }
 
 // Done removes the item: it was handled (or given up on and recorded).
@@ -336,6 +347,11 @@ func (q *Queue) apply(it Item, out Outcome) error {
 				return nil // applied already (a rerun closure)
 			}
 			return err
+		}
+		if out.also != nil {
+			if err := out.also(tx); err != nil {
+				return err
+			}
 		}
 		if out.kind == done {
 			return nil

@@ -25,10 +25,12 @@ const (
 	ObjectLambda
 	Lambda
 	IAM
+	// Admin is sluice's own administrative API (package adminapi).
+	Admin
 )
 
 func (s Surface) String() string {
-	return [...]string{"s3", "s3-control", "s3-object-lambda", "lambda", "iam"}[s]
+	return [...]string{"s3", "s3-control", "s3-object-lambda", "lambda", "iam", "admin"}[s]
 }
 
 // lambdaPrefixes are the API-version path prefixes of the Lambda REST API.
@@ -37,11 +39,18 @@ var lambdaPrefixes = []string{
 	"/2019-09-25/", "/2019-09-30/", "/2020-04-22/", "/2020-06-30/", "/2021-10-31/", "/2022-10-31/",
 }
 
+// AdminPrefix is the path prefix of sluice's administrative API; no S3
+// bucket name can start with "_".
+const AdminPrefix = "/_sluice/"
+
 // Classify returns the surface a request is for.
 func Classify(r *http.Request) Surface {
 	p := r.URL.Path
 	if strings.HasPrefix(p, "/v20180820/") {
 		return S3Control
+	}
+	if strings.HasPrefix(p, AdminPrefix) {
+		return Admin
 	}
 	service, _, _, _ := sigv4.Peek(r)
 	switch service {

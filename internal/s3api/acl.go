@@ -206,7 +206,7 @@ func checkGrantee(g meta.Grant, names map[string]string) error {
 		e.extra = [][2]string{{"ArgumentName", "Group/URI"}, {"ArgumentValue", g.URI}}
 		return e
 	}
-	if _, ok := names[g.ID]; !ok || g.ID == iam.AnonymousID {
+	if _, ok := names[g.ID]; (!ok && g.ID != ec2ID) || g.ID == iam.AnonymousID {
 		e := errorf("InvalidArgument", "Invalid id")
 		e.extra = [][2]string{{"ArgumentName", "CanonicalUser/ID"}, {"ArgumentValue", g.ID}}
 		return e
@@ -327,11 +327,8 @@ func (s *aclSpec) acl(owner, bucketOwner string, forBucket bool) *meta.ACL {
 		}
 		return 0
 	})
-	if s.canned == "" && len(grants) == 1 && grants[0].ID == owner && grants[0].Permission == permFullControl {
+	if len(grants) == 1 && grants[0].ID == owner && grants[0].Permission == permFullControl {
 		return nil // the default
-	}
-	if s.canned == "private" || (forBucket && len(grants) == 1 && grants[0].ID == owner && grants[0].Permission == permFullControl) {
-		return nil
 	}
 	return &meta.ACL{Grants: grants}
 }

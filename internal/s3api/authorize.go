@@ -216,6 +216,9 @@ func (h *Handler) authorizeAction(rq *request, b *meta.Bucket, action, key, vers
 	if err != nil {
 		return err
 	}
+	if az.policy == nil && rq.principal.IsRoot() {
+		return nil // the account's authority, and no policy to deny it
+	}
 	var v *meta.Version
 	if key != "" && existingObjectActions[action] && (az.policy != nil || !rq.principal.IsRoot()) {
 		v, err = h.store.ObjectVersion(rq.ctx(), b.Name, key, versionID)
@@ -257,8 +260,10 @@ type authz struct {
 	h      *Handler
 	b      *meta.Bucket
 	policy *policy.Policy
-	pab    publicAccessBlock
 	acls   bool // ACLs are in effect (not BucketOwnerEnforced)
+
+	pab       publicAccessBlock
+	pabLoaded bool
 }
 
 func (h *Handler) authzFor(rq *request, b *meta.Bucket) (*authz, error) {
@@ -266,7 +271,16 @@ func (h *Handler) authzFor(rq *request, b *meta.Bucket) (*authz, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &authz{h: h, b: b, policy: p, pab: publicAccessBlockOf(b), acls: ownershipOf(b) != ownershipEnforced}, nil
+	return &authz{h: h, b: b, policy: p, acls: ownershipOf(b) != ownershipEnforced}, nil
+}
+
+// publicAccessBlock returns the bucket's Block Public Access settings,
+// decoded once.
+func (az *authz) publicAccessBlock() publicAccessBlock {
+	if !az.pabLoaded {
+		az.pab, az.pabLoaded = publicAccessBlockOf(az.b), true
+	}
+	return az.pab
 }
 
 // policyActions are the actions a bucket policy's Deny cannot take from
@@ -291,7 +305,7 @@ func (az *authz) decide(rq *request, action, key string, v *meta.Version, extra 
 			Action:        action,
 			Resource:      resource,
 			Context:       cctx,
-			NoPublicAllow: az.pab.RestrictPublicBuckets && p.Anonymous,
+			NoPublicAllow: p.Anonymous && az.publicAccessBlock().RestrictPublicBuckets,
 		})
 		if pd == policy.Denied && !(policyActions[action] && (p.IsRoot() || p.ID == az.b.Owner)) {
 			return false
@@ -333,10 +347,10 @@ func (az *authz) aclAllows(p *iam.Principal, action string, v *meta.Version) boo
 		return false
 	}
 	if perm, ok := objectReadActions[action]; ok {
-		return v != nil && grants(v.ACL, objectOwner(az.b, v), p, perm, az.pab.IgnorePublicAcls)
+		return v != nil && grants(v.ACL, objectOwner(az.b, v), p, perm, az.publicAccessBlock().IgnorePublicAcls)
 	}
 	perm, ok := bucketACLActions[action]
-	return ok && grants(az.b.ACL, az.b.Owner, p, perm, az.pab.IgnorePublicAcls)
+	return ok && grants(az.b.ACL, az.b.Owner, p, perm, az.publicAccessBlock().IgnorePublicAcls)
 }
 
 // grants reports whether an ACL (nil: the default) of a resource owned by

@@ -101,7 +101,7 @@ type legalHold struct {
 }
 
 // lockVersionID reads the versionId a retention or legal hold operation
-// addresses.
+// addresses. As for every object operation, S3 refuses an empty one.
 func lockVersionID(rq *request) (string, error) {
 	vid := rq.query.Get("versionId")
 	if _, ok := rq.query["versionId"]; ok && vid == "" {
@@ -132,8 +132,12 @@ func (h *Handler) putObjectRetention(rq *request) error {
 		return err
 	}
 	var doc retention
-	if err := readXML(rq, &doc, false); err != nil {
+	if err := readXML(rq, &doc, true); err != nil {
 		return err
+	}
+	if doc.XMLName.Local == "" {
+		// No document at all; an empty <Retention/> removes the retention.
+		return errorf("MalformedXML", objstore.ErrMalformedXML.Message)
 	}
 	in := &objstore.RetentionInput{
 		Bucket:           rq.bucket,
@@ -176,8 +180,9 @@ func (h *Handler) putObjectLegalHold(rq *request) error {
 	if err := requireIntegrity(rq.r.Header); err != nil {
 		return err
 	}
+	// A missing document is a legal hold without a valid status.
 	var doc legalHold
-	if err := readXML(rq, &doc, false); err != nil {
+	if err := readXML(rq, &doc, true); err != nil {
 		return err
 	}
 	if _, err := h.store.SetObjectLegalHold(rq.ctx(), rq.bucket, rq.key, vid, doc.Status); err != nil {

@@ -203,6 +203,7 @@ func (h *Handler) completeMultipartUpload(rq *request) error {
 		Bucket: rq.bucket, Key: rq.key, UploadID: rq.query.Get("uploadId"),
 		IfMatch: rq.r.Header.Get("If-Match"), IfNoneMatch: rq.r.Header.Get("If-None-Match"),
 		ObjectSize: -1,
+		Origin:     h.origin(rq),
 	}
 	if t := rq.r.Header.Get("x-amz-checksum-type"); t != "" {
 		ct, err := checksum.ParseType(t)

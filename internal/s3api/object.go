@@ -280,6 +280,7 @@ func (h *Handler) putObject(rq *request) error {
 		IfNoneMatch: rq.r.Header.Get("If-None-Match"),
 		Lock:        lockHeaders(rq.r.Header),
 		Encryption:  enc,
+		Origin:      h.origin(rq),
 	})
 	if err != nil {
 		return err
@@ -491,7 +492,7 @@ func (h *Handler) deleteObject(rq *request) error {
 	if _, ok := rq.query["versionId"]; ok && vid == "" {
 		return errorf("InvalidArgument", "Version id cannot be the empty string")
 	}
-	res, err := h.store.DeleteObject(rq.ctx(), rq.bucket, rq.key, vid, objstore.BypassGovernance(bypassGovernance(rq.r.Header)))
+	res, err := h.store.DeleteObject(rq.ctx(), rq.bucket, rq.key, vid, objstore.BypassGovernance(bypassGovernance(rq.r.Header)), objstore.WithOrigin(h.origin(rq)))
 	if err != nil {
 		return err
 	}
@@ -558,7 +559,7 @@ func (h *Handler) deleteObjects(rq *request) error {
 		}
 		ids = append(ids, objstore.ObjectID{Key: o.Key, VersionID: o.VersionID})
 	}
-	for _, r := range h.store.DeleteObjects(rq.ctx(), rq.bucket, ids, objstore.BypassGovernance(bypassGovernance(rq.r.Header))) {
+	for _, r := range h.store.DeleteObjects(rq.ctx(), rq.bucket, ids, objstore.BypassGovernance(bypassGovernance(rq.r.Header)), objstore.WithOrigin(h.origin(rq))) {
 		if r.Err != nil {
 			e, ok := toAPIError(r.Err)
 			if !ok {
@@ -741,6 +742,7 @@ func (h *Handler) copyObject(rq *request) error {
 		IfMatch:         hd.Get("If-Match"),
 		IfNoneMatch:     hd.Get("If-None-Match"),
 		Lock:            lockHeaders(hd),
+		Origin:          h.origin(rq),
 	}
 	if in.Encryption, err = encryptionInput(hd); err != nil {
 		return err
@@ -793,7 +795,7 @@ func (h *Handler) putObjectTagging(rq *request) error {
 	if err := readXML(rq, &doc, false); err != nil {
 		return err
 	}
-	v, err := h.store.SetObjectTags(rq.ctx(), rq.bucket, rq.key, rq.query.Get("versionId"), toTags(doc.TagSet))
+	v, err := h.store.SetObjectTags(rq.ctx(), rq.bucket, rq.key, rq.query.Get("versionId"), toTags(doc.TagSet), h.origin(rq))
 	if err != nil {
 		return err
 	}
@@ -802,7 +804,7 @@ func (h *Handler) putObjectTagging(rq *request) error {
 }
 
 func (h *Handler) deleteObjectTagging(rq *request) error {
-	v, err := h.store.SetObjectTags(rq.ctx(), rq.bucket, rq.key, rq.query.Get("versionId"), nil)
+	v, err := h.store.SetObjectTags(rq.ctx(), rq.bucket, rq.key, rq.query.Get("versionId"), nil, h.origin(rq))
 	if err != nil {
 		return err
 	}

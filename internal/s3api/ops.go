@@ -65,6 +65,8 @@ var ops = []op{
 	{http.MethodGet, scopeBucket, "ownershipControls", "GetBucketOwnershipControls", (*Handler).getBucketOwnershipControls},
 	{http.MethodPut, scopeBucket, "ownershipControls", "PutBucketOwnershipControls", (*Handler).putBucketOwnershipControls},
 	{http.MethodDelete, scopeBucket, "ownershipControls", "DeleteBucketOwnershipControls", (*Handler).deleteBucketOwnershipControls},
+	{http.MethodGet, scopeBucket, "notification", "GetBucketNotificationConfiguration", (*Handler).getBucketNotification},
+	{http.MethodPut, scopeBucket, "notification", "PutBucketNotificationConfiguration", (*Handler).putBucketNotification},
 	{http.MethodDelete, scopeBucket, "policy", "DeleteBucketPolicy", (*Handler).deleteBucketPolicy},
 	{http.MethodDelete, scopeBucket, "cors", "DeleteBucketCors", (*Handler).deleteBucketCORS},
 	{http.MethodDelete, scopeBucket, "lifecycle", "DeleteBucketLifecycle", (*Handler).noConfigToDelete},

@@ -296,6 +296,7 @@ func (h *Handler) postObject(rq *request) error {
 		Lock:       lockHeaders(hd),
 		Encryption: enc,
 		Op:         objstore.CreatedByPost,
+		Origin:     h.origin(rq),
 	})
 	if err != nil {
 		return err

@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/adminapi"
 	"github.com/sluicehq/sluice/internal/blob/disk"
 	"github.com/sluicehq/sluice/internal/iam"
 	"github.com/sluicehq/sluice/internal/iamapi"
@@ -31,6 +32,7 @@ import (
 	"github.com/sluicehq/sluice/internal/lambda/engine"
 	"github.com/sluicehq/sluice/internal/lambdaapi"
 	"github.com/sluicehq/sluice/internal/meta/bolt"
+	"github.com/sluicehq/sluice/internal/notify"
 	"github.com/sluicehq/sluice/internal/objstore"
 	"github.com/sluicehq/sluice/internal/router"
 	"github.com/sluicehq/sluice/internal/s3api"
@@ -88,6 +90,11 @@ type FunctionsConfig struct {
 	// Async tunes asynchronous invocation (retry delays, backoff,
 	// workers); zero values are AWS's defaults.
 	Async async.Options
+	// EventLog bounds the log of S3 event deliveries (sluice events):
+	// finished deliveries are kept for EventLogRetention (default 24 h)
+	// and at most EventLogKeep of them (default 10,000).
+	EventLogRetention time.Duration
+	EventLogKeep      int
 }
 
 // Credentials are root credentials.
@@ -105,6 +112,7 @@ type Server struct {
 	lambda  *lambda.Service
 	engine  *engine.Engine
 	async   *async.Queue
+	notify  *notify.Service
 	control *s3control.Handler
 	handler http.Handler
 	creds   Credentials
@@ -159,9 +167,13 @@ func Open(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.meta = m
+	s.notify = notify.New(notify.Config{
+		Meta: m, Region: cfg.Region, AccountID: cfg.AccountID, Logger: log,
+		Retention: cfg.Functions.EventLogRetention, Keep: cfg.Functions.EventLogKeep,
+	})
 	s.store = objstore.New(objstore.Config{
 		Meta: m, Blobs: blobs, Region: cfg.Region, Logger: log, InlineMax: cfg.InlineMax,
-		Keys: keys, DefaultEncryption: cfg.DefaultEncryption,
+		Keys: keys, DefaultEncryption: cfg.DefaultEncryption, Events: s.notify,
 	})
 	s.store.Start()
 
@@ -173,9 +185,10 @@ func Open(cfg Config) (*Server, error) {
 	}
 	s3h = s3api.New(s3api.Config{
 		Store: s.store, IAM: ids, Verifier: verifier, Domains: cfg.Domains, Logger: log,
-		LegacyBucketDefaults: cfg.LegacyBucketDefaults,
+		LegacyBucketDefaults: cfg.LegacyBucketDefaults, Notifications: s.notify,
 	})
 	rt := router.New(s3h)
+	rt.Handle(router.Admin, adminapi.New(adminapi.Config{IAM: ids, Verifier: verifier, Events: s.notify, Logger: log}))
 	rt.Handle(router.IAM, iamapi.New(iamapi.Config{IAM: ids, Verifier: verifier, Logger: log}))
 	s.control = s3control.New(s3control.Config{IAM: ids, Verifier: verifier, AccountID: cfg.AccountID, Logger: log})
 	rt.Handle(router.S3Control, s.control)
@@ -197,7 +210,8 @@ func Open(cfg Config) (*Server, error) {
 	if fnQueue == nil {
 		acfg := async.Config{
 			Meta: m, Dir: async.Dir(cfg.DataDir), Options: cfg.Functions.Async, Logger: log,
-			Objects: objectWriter{store: s.store, owner: iam.CanonicalID(cfg.AccountID, "")},
+			Objects:  objectWriter{store: s.store, owner: iam.CanonicalID(cfg.AccountID, ""), origin: objstore.Origin{PrincipalID: cfg.AccountID}},
+			Observer: s.notify,
 		}
 		if s.engine != nil {
 			acfg.Logs = s.engine.Logs()
@@ -220,6 +234,9 @@ func Open(cfg Config) (*Server, error) {
 	})
 	if s.async != nil {
 		s.async.Start(s.lambda)
+		s.notify.Start(s.async, s.lambda)
+	} else if q, ok := fnQueue.(notify.Queue); ok {
+		s.notify.Start(q, s.lambda)
 	}
 	rt.Handle(router.Lambda, lambdaapi.New(lambdaapi.Config{
 		Lambda: s.lambda, IAM: ids, Verifier: verifier,
@@ -231,6 +248,10 @@ func Open(cfg Config) (*Server, error) {
 
 // Lambda is the node's function service, for sluice's own event sources.
 func (s *Server) Lambda() *lambda.Service { return s.lambda }
+
+// Notifications is the node's bucket notification service (its event log
+// included).
+func (s *Server) Notifications() *notify.Service { return s.notify }
 
 var _ lambda.FunctionKeys = (*iam.Service)(nil)
 
@@ -254,8 +275,9 @@ func (c codeSource) OpenObject(ctx context.Context, bucket, key, versionID strin
 // objectWriter writes asynchronous invocation records into the node's
 // buckets (S3 failure destinations), as the account root.
 type objectWriter struct {
-	store *objstore.Store
-	owner string
+	store  *objstore.Store
+	owner  string
+	origin objstore.Origin
 }
 
 var _ async.Objects = objectWriter{}
@@ -264,7 +286,8 @@ func (o objectWriter) PutObject(ctx context.Context, bucket, key, contentType st
 	_, err := o.store.PutObject(ctx, &objstore.PutInput{
 		Bucket: bucket, Key: key, Owner: o.owner,
 		Body: bytes.NewReader(body), Size: int64(len(body)),
-		Meta: objstore.ObjectMeta{ContentType: contentType},
+		Meta:   objstore.ObjectMeta{ContentType: contentType},
+		Origin: o.origin,
 	})
 	return err
 }
@@ -329,6 +352,7 @@ func (s *Server) Close() error {
 		s.engine.Close()
 	}
 	s.store.Close()
+	s.notify.Close()
 	return s.meta.Close()
 }
 

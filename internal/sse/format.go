@@ -37,6 +37,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // Sizes of the format.
@@ -60,6 +61,23 @@ const (
 	// read and a writer hands to the underlying writer at once.
 	batchSegments = 16
 )
+
+// batchPool holds the buffers of a batch of sealed segments (a Writer's
+// pending output, a Reader's fetched segments): large objects reuse them
+// instead of allocating a megabyte per request.
+var batchPool = sync.Pool{New: func() any {
+	b := make([]byte, 0, HeaderSize+batchSegments*(SegmentSize+MaxLayers*TagSize))
+	return &b
+}}
+
+func getBatch() []byte { return (*batchPool.Get().(*[]byte))[:0] }
+
+func putBatch(b []byte) {
+	if cap(b) >= HeaderSize+batchSegments*(SegmentSize+MaxLayers*TagSize) {
+		b = b[:0]
+		batchPool.Put(&b)
+	}
+}
 
 // ErrCorrupt is returned when encrypted content fails authentication: it was
 // changed, truncated, or is being read with the wrong key.
@@ -265,6 +283,10 @@ func (w *Writer) Write(p []byte) (int, error) {
 }
 
 func (w *Writer) sealSegment(pt []byte, final bool) {
+	if !final && len(w.out) <= HeaderSize {
+		// More than one segment: stage them in a pooled batch buffer.
+		w.out = append(getBatch(), w.out...)
+	}
 	w.out = w.c.seal(w.out, pt, w.index, final)
 	w.index++
 	if final || len(w.out) >= batchSegments*(SegmentSize+w.c.overhead) {
@@ -290,6 +312,8 @@ func (w *Writer) Close() error {
 	w.closed = true
 	w.sealSegment(w.buf, true)
 	w.buf = w.buf[:0]
+	putBatch(w.out)
+	w.out = nil
 	return w.err
 }
 
@@ -466,7 +490,11 @@ func (r *Reader) fetch() error {
 	start := HeaderSize + int64(first)*stride
 	end := start + (count-1)*stride + int64(r.segmentLen(first+uint64(count)-1)+r.c.overhead)
 	if cap(r.ct) < int(end-start) {
-		r.ct = make([]byte, end-start)
+		if count > 1 {
+			r.ct = getBatch()
+		} else {
+			r.ct = make([]byte, end-start)
+		}
 	}
 	r.ct = r.ct[:end-start]
 	r.ctOff = 0
@@ -485,6 +513,14 @@ func readAt(ra io.ReaderAt, p []byte, off int64) error {
 	return err
 }
 
+// release hands a pooled batch buffer back once everything is delivered.
+func (r *Reader) release() {
+	if r.ct != nil && len(r.pt) == 0 {
+		putBatch(r.ct)
+		r.ct, r.ctOff = nil, 0
+	}
+}
+
 // Read implements io.Reader.
 func (r *Reader) Read(p []byte) (int, error) {
 	for len(r.pt) == 0 {
@@ -492,6 +528,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 			return 0, r.err
 		}
 		if r.remain <= 0 {
+			r.release()
 			return 0, io.EOF
 		}
 		if err := r.fill(); err != nil {
@@ -524,6 +561,7 @@ func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 			return total, r.err
 		}
 		if r.remain <= 0 {
+			r.release()
 			return total, nil
 		}
 		if err := r.fill(); err != nil {

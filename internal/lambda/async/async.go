@@ -127,6 +127,9 @@ type Config struct {
 	// Logs receives the lines that announce retries and given-up events;
 	// nil writes none.
 	Logs LogWriter
+	// Observer, if set, is told what became of each attempt at an event
+	// added with a reference (AddTx), in the transaction that records it.
+	Observer Observer
 	Options
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
@@ -217,6 +220,10 @@ type event struct {
 	Backoffs int `json:"backoffs,omitempty"`
 	// Last is the latest outcome, for the record of a given-up event.
 	Last *response `json:"last,omitempty"`
+	// TraceID is the invocation's trace header (recursive loop detection);
+	// Ref the caller's reference for the Observer (see AddTx).
+	TraceID string `json:"traceId,omitempty"`
+	Ref     string `json:"ref,omitempty"`
 }
 
 // response is what an attempt ended with.
@@ -230,6 +237,16 @@ type response struct {
 // Enqueue stores ev durably (the transaction has committed when it
 // returns) and wakes a worker.
 func (q *Queue) Enqueue(ctx context.Context, ev *lambda.AsyncEvent) error {
+	raw, err := json.Marshal(q.newEvent(ev, ""))
+	if err != nil {
+		return err
+	}
+	_, err = q.q.Enqueue(ctx, raw, 0)
+	return err
+}
+
+// newEvent is the stored form of a newly accepted event.
+func (q *Queue) newEvent(ev *lambda.AsyncEvent, ref string) *event {
 	e := &event{
 		Function:      ev.FunctionName,
 		Qualifier:     ev.Qualifier,
@@ -238,6 +255,8 @@ func (q *Queue) Enqueue(ctx context.Context, ev *lambda.AsyncEvent) error {
 		Payload:       asJSON(ev.Invocation.Payload),
 		ClientContext: ev.Invocation.ClientContext,
 		Accepted:      ev.Accepted.UTC(),
+		TraceID:       ev.Invocation.TraceID,
+		Ref:           ref,
 	}
 	if e.RequestID == "" {
 		e.RequestID = newUUID()
@@ -245,12 +264,7 @@ func (q *Queue) Enqueue(ctx context.Context, ev *lambda.AsyncEvent) error {
 	if e.Accepted.IsZero() {
 		e.Accepted = q.cfg.Now().UTC()
 	}
-	raw, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	_, err = q.q.Enqueue(ctx, raw, 0)
-	return err
+	return e
 }
 
 // settings are the event invoke config that applies to an event.
@@ -312,13 +326,16 @@ func (q *Queue) handle(ctx context.Context, it queue.Item) queue.Outcome {
 	}
 	d, err := fns.Resolve(ctx, e.Function, e.Qualifier)
 	switch {
-	case ctx.Err() != nil:
+	case err != nil && ctx.Err() != nil:
 		return q.interrupted(&e)
 	case errors.Is(err, lambda.ErrResourceNotFound):
 		e.Last = errorResponse(404, "", err)
 		return q.giveUp(ctx, fns, &e, s, ConditionRetriesExhausted, "function not found: "+err.Error())
 	case err != nil:
 		return q.backoff(ctx, &e, s, "system error: "+err.Error())
+	}
+	if n := lambda.RecursionDepth(e.TraceID, d.FunctionARN); n > lambda.MaxRecursiveInvocations && d.RecursiveLoop != lambda.RecursiveLoopAllow {
+		return q.stopLoop(ctx, fns, &e, s, d, n)
 	}
 	if d.ReservedConcurrency != nil && *d.ReservedConcurrency == 0 {
 		e.Last = throttleResponse(d.Version, lambda.ReservedFunctionConcurrentInvocationLimitExceeded)
@@ -329,11 +346,12 @@ func (q *Queue) handle(ctx context.Context, it queue.Item) queue.Outcome {
 		InvokedARN:    e.InvokedARN,
 		Payload:       e.Payload,
 		ClientContext: e.ClientContext,
+		TraceID:       e.TraceID,
 	}
 	res, err := fns.Run(ctx, d, inv)
 	var le *lambda.Error
 	switch {
-	case ctx.Err() != nil:
+	case err != nil && ctx.Err() != nil:
 		return q.interrupted(&e)
 	case errors.Is(err, lambda.ErrTooManyRequests) || errors.Is(err, lambda.ErrThrottled):
 		reason := lambda.ConcurrentInvocationLimitExceeded
@@ -362,7 +380,7 @@ func (q *Queue) handle(ctx context.Context, it queue.Item) queue.Outcome {
 				q.keep(&e, rec, s.onSuccess, "the event succeeded but its OnSuccess destination failed", err)
 			}
 		}
-		return queue.Done()
+		return q.observe(queue.Done(), &e, StateDelivered, "")
 	}
 	if e.Invokes > s.retries {
 		return q.giveUp(ctx, fns, &e, s, ConditionRetriesExhausted,
@@ -403,9 +421,9 @@ func (q *Queue) interrupted(e *event) queue.Outcome {
 func (q *Queue) retry(e *event, delay time.Duration, note string) queue.Outcome {
 	raw, err := json.Marshal(e)
 	if err != nil {
-		return queue.Retry(delay, note) // keeps the previous state
+		return q.observe(queue.Retry(delay, note), e, StateRetrying, note) // keeps the previous state
 	}
-	return queue.RetryWith(delay, note, raw)
+	return q.observe(queue.RetryWith(delay, note, raw), e, StateRetrying, note)
 }
 
 // giveUp ends an event that failed: its record goes to the OnFailure
@@ -418,15 +436,15 @@ func (q *Queue) giveUp(ctx context.Context, fns Functions, e *event, s settings,
 		err := q.deliver(ctx, fns, s.onFailure, e, rec)
 		if err == nil {
 			q.logLine(e.Function, line+"Record sent to: "+s.onFailure+"\n")
-			return queue.Done()
+			return q.observe(queue.Done(), e, StateFailed, reason+" (record sent to "+s.onFailure+")")
 		}
 		q.logLine(e.Function, line+"Record NOT sent to "+s.onFailure+" ("+err.Error()+"): kept in the failed event list (sluice fn events "+e.Function+" --failed)\n")
 		q.keep(e, rec, s.onFailure, reason, err)
-		return queue.Done()
+		return q.observe(queue.Done(), e, StateFailed, reason+" (record kept in the failed event list: the OnFailure destination refused it)")
 	}
 	q.logLine(e.Function, line+"No OnFailure destination: kept in the failed event list (sluice fn events "+e.Function+" --failed)\n")
 	q.keep(e, rec, "", reason, nil)
-	return queue.Done()
+	return q.observe(queue.Done(), e, StateFailed, reason+" (record kept in the failed event list)")
 }
 
 // keep appends a record to the failed-event list. If even that fails

@@ -350,11 +350,15 @@ func (in *instance) invoke(ctx context.Context, d *lambda.Deployment, inv *lambd
 	in.outMu.Unlock()
 
 	start := time.Now()
+	trace := inv.TraceID
+	if trace == "" {
+		trace = traceID(id, start)
+	}
 	in.api.Dispatch(&runtimeapi.Event{
 		RequestID:     id,
 		Deadline:      start.Add(timeout),
 		InvokedARN:    arn,
-		TraceID:       traceID(id, start),
+		TraceID:       trace,
 		ClientContext: decodeClientContext(inv.ClientContext),
 		Payload:       payload,
 	})

@@ -1,0 +1,190 @@
+package notify
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/sluicehq/sluice/internal/objstore"
+)
+
+// Event is the document a function receives for an S3 event: one record,
+// exactly as S3 sends it (aws-lambda-go decodes it as events.S3Event).
+type Event struct {
+	Records []EventRecord `json:"Records"`
+}
+
+// EventRecord is one S3 event notification record.
+type EventRecord struct {
+	EventVersion      string            `json:"eventVersion"`
+	EventSource       string            `json:"eventSource"`
+	AWSRegion         string            `json:"awsRegion"`
+	EventTime         string            `json:"eventTime"`
+	EventName         string            `json:"eventName"`
+	UserIdentity      Identity          `json:"userIdentity"`
+	RequestParameters RequestParameters `json:"requestParameters"`
+	ResponseElements  ResponseElements  `json:"responseElements"`
+	S3                Entity            `json:"s3"`
+}
+
+// Identity is a principal as event records name it.
+type Identity struct {
+	PrincipalID string `json:"principalId"`
+}
+
+// RequestParameters describe the request that caused the event.
+type RequestParameters struct {
+	SourceIPAddress string `json:"sourceIPAddress"`
+}
+
+// ResponseElements echo the causing request's response headers.
+type ResponseElements struct {
+	RequestID string `json:"x-amz-request-id"`
+	HostID    string `json:"x-amz-id-2"`
+}
+
+// Entity is the "s3" member of a record.
+type Entity struct {
+	SchemaVersion   string       `json:"s3SchemaVersion"`
+	ConfigurationID string       `json:"configurationId"`
+	Bucket          BucketEntity `json:"bucket"`
+	Object          ObjectEntity `json:"object"`
+}
+
+// BucketEntity describes the event's bucket.
+type BucketEntity struct {
+	Name          string   `json:"name"`
+	OwnerIdentity Identity `json:"ownerIdentity"`
+	ARN           string   `json:"arn"`
+}
+
+// ObjectEntity describes the event's object. Which members are present
+// depends on the event: size and eTag for created objects, eTag for
+// tagging, versionId on buckets that have (had) versioning, sequencer for
+// creations and removals.
+type ObjectEntity struct {
+	// Key is URL-encoded in form style (a space is "+").
+	Key       string `json:"key"`
+	Size      *int64 `json:"size,omitempty"`
+	ETag      string `json:"eTag,omitempty"`
+	VersionID string `json:"versionId,omitempty"`
+	// Sequencer orders the events of one key: compare two (the shorter
+	// right-padded with zeros) as strings; the greater is later.
+	Sequencer string `json:"sequencer,omitempty"`
+}
+
+// TestEvent is the message S3 sends a destination when a configuration
+// that adds it is set.
+type TestEvent struct {
+	Service   string `json:"Service"`
+	Event     string `json:"Event"`
+	Time      string `json:"Time"`
+	Bucket    string `json:"Bucket"`
+	RequestID string `json:"RequestId"`
+	HostID    string `json:"HostId"`
+}
+
+// Constants of event records.
+const (
+	eventSource   = "aws:s3"
+	schemaVersion = "1.0"
+	testEventName = "s3:TestEvent"
+	timeLayout    = "2006-01-02T15:04:05.000Z"
+)
+
+// eventVersion is a record's eventVersion: 2.3 for the tagging (and ACL,
+// lifecycle, restore-delete) events, 2.1 for the others.
+func eventVersion(name string) string {
+	for _, f := range []string{"ObjectTagging:", "ObjectAcl:", "LifecycleExpiration:", "LifecycleTransition", "IntelligentTiering", "ObjectRestore:Delete"} {
+		if strings.HasPrefix(name, f) {
+			return "2.3"
+		}
+	}
+	return "2.1"
+}
+
+// record builds the record of ev for one configuration.
+func (s *Service) record(ev *objstore.Event, encodedKey, configID, sequencer string) EventRecord {
+	obj := ObjectEntity{Key: encodedKey}
+	if ev.Bucket.Versioning != "" {
+		obj.VersionID = ev.VersionID
+	}
+	switch {
+	case strings.HasPrefix(ev.Name, "ObjectCreated:"):
+		size := ev.Size
+		obj.Size, obj.ETag, obj.Sequencer = &size, ev.ETag, sequencer
+	case strings.HasPrefix(ev.Name, "ObjectRemoved:"):
+		obj.Sequencer = sequencer
+	case strings.HasPrefix(ev.Name, "ObjectTagging:"):
+		obj.ETag = ev.ETag
+	}
+	return EventRecord{
+		EventVersion:      eventVersion(ev.Name),
+		EventSource:       eventSource,
+		AWSRegion:         s.region,
+		EventTime:         ev.Time.UTC().Format(timeLayout),
+		EventName:         ev.Name,
+		UserIdentity:      Identity{PrincipalID: ev.Origin.PrincipalID},
+		RequestParameters: RequestParameters{SourceIPAddress: ev.Origin.SourceIP},
+		ResponseElements:  ResponseElements{RequestID: ev.Origin.RequestID, HostID: ev.Origin.HostID},
+		S3: Entity{
+			SchemaVersion:   schemaVersion,
+			ConfigurationID: configID,
+			Bucket: BucketEntity{
+				Name:          ev.Bucket.Name,
+				OwnerIdentity: Identity{PrincipalID: s.account},
+				ARN:           "arn:aws:s3:::" + ev.Bucket.Name,
+			},
+			Object: obj,
+		},
+	}
+}
+
+// payload is the invocation payload of one record.
+func payload(r EventRecord) ([]byte, error) {
+	return json.Marshal(Event{Records: []EventRecord{r}})
+}
+
+// testPayload is the s3:TestEvent message of a configuration change.
+func testPayload(bucket string, o objstore.Origin, t time.Time) ([]byte, error) {
+	return json.Marshal(TestEvent{
+		Service: "Amazon S3", Event: testEventName, Time: t.UTC().Format(timeLayout),
+		Bucket: bucket, RequestID: o.RequestID, HostID: o.HostID,
+	})
+}
+
+// EncodeKey URL-encodes an object key as event records carry it: form
+// encoding (application/x-www-form-urlencoded, a space becomes "+"), which
+// leaves letters, digits and "-_.*" alone, except that "/" is kept too.
+// Filter rule values are matched against this form, as on S3 (write a
+// space in a prefix as "+").
+func EncodeKey(key string) string {
+	const hexDigits = "0123456789ABCDEF"
+	n := 0
+	for i := 0; i < len(key); i++ {
+		if !keySafe(key[i]) && key[i] != ' ' {
+			n++
+		}
+	}
+	if n == 0 && !strings.Contains(key, " ") {
+		return key
+	}
+	b := make([]byte, 0, len(key)+2*n)
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		switch {
+		case keySafe(c):
+			b = append(b, c)
+		case c == ' ':
+			b = append(b, '+')
+		default:
+			b = append(b, '%', hexDigits[c>>4], hexDigits[c&15])
+		}
+	}
+	return string(b)
+}
+
+func keySafe(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		c == '-' || c == '_' || c == '.' || c == '*' || c == '/'
+}
