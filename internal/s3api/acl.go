@@ -233,11 +233,21 @@ type aclInput struct {
 
 // aclRequest reads the ACL a PutBucketAcl or PutObjectAcl sets: from the
 // headers or from an AccessControlPolicy document, which exclude each
-// other; one of them is required.
-func (h *Handler) aclRequest(rq *request) (aclSpec, error) {
-	s, err := h.aclHeaders(rq)
-	if err != nil {
+// other; one of them is required. A bucket with ACLs disabled (enforced)
+// refuses any header ACL but bucket-owner-full-control before the rest
+// is looked at.
+func (h *Handler) aclRequest(rq *request, enforced bool) (aclSpec, error) {
+	var s aclSpec
+	hd := rq.r.Header
+	if err := checkCannedACL(hd); err != nil {
 		return s, err
+	}
+	canned, grants := hd.Get("x-amz-acl"), false
+	for _, gh := range grantHeaders {
+		grants = grants || strings.TrimSpace(hd.Get(gh.header)) != ""
+	}
+	if enforced && (grants || (canned != "" && canned != "bucket-owner-full-control")) {
+		return s, errACLNotSupported()
 	}
 	raw, err := readSmallBody(rq)
 	if err != nil {
@@ -245,10 +255,12 @@ func (h *Handler) aclRequest(rq *request) (aclSpec, error) {
 	}
 	hasBody := len(strings.TrimSpace(string(raw))) > 0
 	switch {
-	case s.specified && hasBody:
+	case canned != "" && grants:
+		return s, errorf("InvalidRequest", "Specifying both Canned ACLs and Header Grants is not allowed")
+	case (canned != "" || grants) && hasBody:
 		return s, errorf("UnexpectedContent", "This request does not support content")
-	case s.specified:
-		return s, nil
+	case canned != "" || grants:
+		return h.aclHeaders(rq)
 	case !hasBody:
 		e := errorf("MissingSecurityHeader", "Your request was missing a required header")
 		e.extra = [][2]string{{"MissingHeaderName", "x-amz-acl"}}
@@ -557,7 +569,11 @@ func (h *Handler) getBucketACL(rq *request) error {
 }
 
 func (h *Handler) putBucketACL(rq *request) error {
-	spec, err := h.aclRequest(rq)
+	b, err := h.requestBucket(rq)
+	if err != nil {
+		return err
+	}
+	spec, err := h.aclRequest(rq, ownershipOf(b) == ownershipEnforced)
 	if err != nil {
 		return err
 	}
@@ -609,15 +625,15 @@ func (h *Handler) getObjectACL(rq *request) error {
 }
 
 func (h *Handler) putObjectACL(rq *request) error {
-	spec, err := h.aclRequest(rq)
-	if err != nil {
-		return err
-	}
 	b, err := h.requestBucket(rq)
 	if err != nil {
 		return err
 	}
 	enforced := ownershipOf(b) == ownershipEnforced
+	spec, err := h.aclRequest(rq, enforced)
+	if err != nil {
+		return err
+	}
 	if enforced && !spec.ownerOnly(b.Owner) {
 		return errACLNotSupported()
 	}

@@ -444,6 +444,20 @@ func checkApplicability(s *Statement, o *ParseOptions) error {
 	if s.Action == nil || s.Resource == nil {
 		return nil
 	}
+	// A condition key the actions never carry is reported before actions
+	// that act on none of the resources, as S3 does.
+	if o.KeyAppliesTo != nil {
+		for _, c := range s.Conditions {
+			for _, a := range s.Action {
+				if strings.ContainsAny(a, "*?") {
+					continue // a pattern may name an action that carries the key
+				}
+				if !o.KeyAppliesTo(c.key, a) {
+					return errorf(msgConditionMismatch)
+				}
+			}
+		}
+	}
 	for _, a := range s.Action {
 		if a == "*" {
 			continue
@@ -454,19 +468,6 @@ func checkApplicability(s *Statement, o *ParseOptions) error {
 		}
 		if o.AppliesTo != nil && !appliesToAny(actions, s.Resource, o.AppliesTo) {
 			return errorf(msgActionResource)
-		}
-	}
-	if o.KeyAppliesTo == nil {
-		return nil
-	}
-	for _, c := range s.Conditions {
-		for _, a := range s.Action {
-			if strings.ContainsAny(a, "*?") {
-				continue // a pattern may name an action that carries the key
-			}
-			if !o.KeyAppliesTo(c.key, a) {
-				return errorf(msgConditionMismatch)
-			}
 		}
 	}
 	return nil
@@ -612,9 +613,19 @@ func parseConditions(raw json.RawMessage, o *ParseOptions) ([]Condition, error) 
 	return out, nil
 }
 
-// validateValues checks condition values an operator cannot use.
+// ipKeys are the condition keys whose values are IP addresses: S3 checks
+// their values whatever the operator.
+var ipKeys = map[string]bool{"aws:sourceip": true, "aws:vpcsourceip": true}
+
+// validateValues checks condition values an operator (or a key) cannot
+// use.
 func (c *Condition) validateValues() error {
 	for _, v := range c.Values {
+		if ipKeys[c.key] {
+			if _, err := parsePrefix(v); err != nil {
+				return errorf(msgInvalidIPCondition)
+			}
+		}
 		switch c.op.kind {
 		case kindIP:
 			if _, err := parsePrefix(v); err != nil {

@@ -137,15 +137,35 @@ var s3ConditionKeys = map[string]bool{
 	"s3:bucketconfigurationtype": true,
 }
 
-// validS3ConditionKey accepts global keys (aws:*) and S3's own.
+// globalConditionKeys are IAM's global condition keys (canonical form);
+// keys that end in '/' take a tag key after it.
+var globalConditionKeys = map[string]bool{
+	"aws:calledvia": true, "aws:calledviafirst": true, "aws:calledvialast": true, "aws:currenttime": true,
+	"aws:epochtime": true, "aws:federatedprovider": true, "aws:multifactorauthage": true,
+	"aws:multifactorauthpresent": true, "aws:principalaccount": true, "aws:principalarn": true,
+	"aws:principalisawsservice": true, "aws:principalorgid": true, "aws:principalorgpaths": true,
+	"aws:principalservicename": true, "aws:principalservicenameslist": true, "aws:principaltag/": true,
+	"aws:principaltype": true, "aws:referer": true, "aws:requestedregion": true, "aws:requesttag/": true,
+	"aws:resourceaccount": true, "aws:resourceorgid": true, "aws:resourceorgpaths": true,
+	"aws:resourcetag/": true, "aws:securetransport": true, "aws:sourceaccount": true, "aws:sourcearn": true,
+	"aws:sourceidentity": true, "aws:sourceip": true, "aws:sourceorgid": true, "aws:sourceorgpaths": true,
+	"aws:sourceowner": true, "aws:sourcevpc": true, "aws:sourcevpce": true, "aws:sourcevpcarn": true,
+	"aws:tagkeys": true, "aws:tokenissuetime": true, "aws:useragent": true, "aws:userid": true,
+	"aws:username": true, "aws:viaawsservice": true, "aws:vpcsourceip": true,
+	"aws:ec2instancesourcevpc": true, "aws:ec2instancesourceprivateipv4": true, "aws:vpceaccount": true,
+	"aws:vpceorgid": true, "aws:vpceorgpaths": true, "aws:assumedroot": true,
+}
+
+// validS3ConditionKey accepts IAM's global keys and S3's own.
 func validS3ConditionKey(key string) bool {
+	known := s3ConditionKeys
 	if strings.HasPrefix(key, "aws:") {
-		return len(key) > len("aws:")
+		known = globalConditionKeys
 	}
 	if name, tag, ok := strings.Cut(key, "/"); ok {
-		return tag != "" && s3ConditionKeys[name+"/"]
+		return tag != "" && known[name+"/"]
 	}
-	return s3ConditionKeys[key]
+	return known[key]
 }
 
 // s3KeyActions lists, for the S3 condition keys whose applicability is
