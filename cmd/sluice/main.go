@@ -37,8 +37,10 @@ Usage:
   sluice server [flags]        run the server (sluice server -h for flags)
   sluice fn COMMAND            deploy, invoke and list functions (sluice fn help)
   sluice logs FUNCTION         print or follow a function's log (sluice logs -h)
+  sluice events [flags]        list or follow S3 event deliveries to functions (sluice events -h)
   sluice bench s3 [flags]      load-test an S3 endpoint (sluice or another)
   sluice bench invoke [flags]  measure function invocation latency, throughput and cold starts
+  sluice bench events [flags]  measure S3 event notifications: PUT → function start latency, PUT cost
 `
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -53,12 +55,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runFn(ctx, args[1:], env{getenv, stdin, stdout, stderr})
 	case "logs":
 		return runLogs(ctx, args[1:], env{getenv, stdin, stdout, stderr})
+	case "events":
+		return runEvents(ctx, args[1:], env{getenv, stdin, stdout, stderr})
 	case "bench":
 		switch {
 		case len(args) >= 2 && args[1] == "s3":
 			return bench.RunS3(ctx, args[2:], stdout, stderr)
 		case len(args) >= 2 && args[1] == "invoke":
 			return bench.RunInvoke(ctx, args[2:], stdout, stderr)
+		case len(args) >= 2 && args[1] == "events":
+			return bench.RunEvents(ctx, args[2:], stdout, stderr)
 		}
 		fmt.Fprint(stderr, usage)
 		return flag.ErrHelp

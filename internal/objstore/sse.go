@@ -386,12 +386,13 @@ func openDataKey(rec *meta.Encryption, open func(sealed, aad []byte) ([]byte, er
 }
 
 // openInline returns bytes [off, off+n) of inline content, decrypting it
-// with dk when it is encrypted.
+// with dk when it is encrypted. inline is the caller's own copy (Tx.Inline
+// returns one), so it is decrypted in place.
 func openInline(v *meta.Version, dk *sse.DataKey, inline []byte, off, n int64) (io.ReadCloser, error) {
 	if dk == nil {
 		return io.NopCloser(bytes.NewReader(inline[off : off+n])), nil
 	}
-	pt, err := sse.Open(*dk, inline, v.Size, off, n)
+	pt, err := sse.OpenInPlace(*dk, inline, v.Size, off, n)
 	if err != nil {
 		return nil, err
 	}

@@ -386,6 +386,56 @@ func Open(dk DataKey, blob []byte, size, off, n int64) ([]byte, error) {
 	return out[skip : skip+n], nil
 }
 
+// OpenInPlace is Open for a blob the caller owns and no longer needs: it
+// decrypts into the blob's own memory and returns a slice of it, so a small
+// object's GET allocates nothing more.
+func OpenInPlace(dk DataKey, blob []byte, size, off, n int64) ([]byte, error) {
+	if err := dk.valid(); err != nil {
+		return nil, err
+	}
+	if off < 0 || n < 0 || off+n > size {
+		return nil, fmt.Errorf("sse: range %d+%d outside %d bytes", off, n, size)
+	}
+	if len(blob) < HeaderSize {
+		return nil, ErrCorrupt
+	}
+	if err := checkHeader(blob[:HeaderSize], len(dk.Layers)); err != nil {
+		return nil, err
+	}
+	c, err := newBlobCipher(dk, blob[:HeaderSize])
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return []byte{}, nil
+	}
+	final := segments(size) - 1
+	first, last := off/SegmentSize, (off+n-1)/SegmentSize
+	stride := int64(SegmentSize + c.overhead)
+	// Decrypted segments are moved down to lie end to end; the write
+	// position never passes the start of the segment being read.
+	w := HeaderSize + first*stride
+	start0 := w
+	for i := first; i <= last; i++ {
+		start := HeaderSize + i*stride
+		plain := int64(SegmentSize)
+		if i == final {
+			plain = size - final*SegmentSize
+		}
+		end := start + plain + int64(c.overhead)
+		if end > int64(len(blob)) {
+			return nil, ErrCorrupt
+		}
+		pt, err := c.open(blob[start:end], uint64(i), i == final)
+		if err != nil {
+			return nil, err
+		}
+		w += int64(copy(blob[w:], pt))
+	}
+	skip := off - first*SegmentSize
+	return blob[start0+skip : start0+skip+n], nil
+}
+
 // openTo appends the plaintext of sealed segment index to dst, leaving ct
 // unchanged.
 func (c *blobCipher) openTo(dst, ct []byte, index uint64, final bool) ([]byte, error) {

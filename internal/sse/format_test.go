@@ -86,6 +86,12 @@ func TestRoundTrip(t *testing.T) {
 			if got, err := Open(dk, sealed, int64(size), 0, int64(size)); err != nil || !bytes.Equal(got, pt) {
 				t.Fatalf("layers %d size %d: Seal/Open failed: %v", layers, size, err)
 			}
+			for _, r := range [][2]int{{0, size}, {size / 3, size - size/3}, {size, size}} {
+				got, err := OpenInPlace(dk, bytes.Clone(sealed), int64(size), int64(r[0]), int64(r[1]-r[0]))
+				if err != nil || !bytes.Equal(got, pt[r[0]:r[1]]) {
+					t.Fatalf("layers %d size %d: OpenInPlace [%d,%d) failed: %v", layers, size, r[0], r[1], err)
+				}
+			}
 		}
 	}
 }
