@@ -38,9 +38,12 @@ Usage:
   sluice fn COMMAND            deploy, invoke and list functions (sluice fn help)
   sluice logs FUNCTION         print or follow a function's log (sluice logs -h)
   sluice events [flags]        list or follow S3 event deliveries to functions (sluice events -h)
+  sluice job COMMAND           create, follow, confirm and cancel Batch Operations jobs (sluice job help)
   sluice bench s3 [flags]      load-test an S3 endpoint (sluice or another)
   sluice bench invoke [flags]  measure function invocation latency, throughput and cold starts
   sluice bench events [flags]  measure S3 event notifications: PUT → function start latency, PUT cost
+  sluice bench objectlambda [flags]  measure Object Lambda: time to first byte through a transform, MB/s streamed
+  sluice bench batch [flags]   measure Batch Operations: LambdaInvoke and copy tasks/s, memory of a huge manifest
 `
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -57,6 +60,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runLogs(ctx, args[1:], env{getenv, stdin, stdout, stderr})
 	case "events":
 		return runEvents(ctx, args[1:], env{getenv, stdin, stdout, stderr})
+	case "job":
+		return runJob(ctx, args[1:], env{getenv, stdin, stdout, stderr})
 	case "bench":
 		switch {
 		case len(args) >= 2 && args[1] == "s3":
@@ -65,6 +70,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return bench.RunInvoke(ctx, args[2:], stdout, stderr)
 		case len(args) >= 2 && args[1] == "events":
 			return bench.RunEvents(ctx, args[2:], stdout, stderr)
+		case len(args) >= 2 && args[1] == "objectlambda":
+			return bench.RunObjectLambda(ctx, args[2:], stdout, stderr)
+		case len(args) >= 2 && args[1] == "batch":
+			return bench.RunBatch(ctx, args[2:], stdout, stderr)
 		}
 		fmt.Fprint(stderr, usage)
 		return flag.ErrHelp
@@ -92,6 +101,7 @@ func runServer(ctx context.Context, args []string, getenv func(string) string, s
 	python := fs.String("python", "python3", "host interpreter for python3.x functions")
 	node := fs.String("node", "node", "host interpreter for nodejs*.x functions")
 	fnConcurrency := fs.Int("function-concurrency", 0, "maximum concurrent function invocations (0: engine default)")
+	pprofAddr := fs.String("pprof", "", "serve Go's profiling endpoints (/debug/pprof/) on this loopback `address`, e.g. 127.0.0.1:6060 (off when empty)")
 	defaultSSE := fs.String("default-encryption", "",
 		"encrypt new objects that ask for no encryption (and whose bucket has none) at rest: AES256 (SSE-S3, as S3 does since 2023) or empty for none")
 	if err := fs.Parse(args); err != nil {
@@ -108,6 +118,13 @@ func runServer(ctx context.Context, args []string, getenv func(string) string, s
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if *pprofAddr != "" {
+		stopPprof, err := startPprof(*pprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
 
 	srv, err := server.Open(server.Config{
 		DataDir:         *data,
@@ -139,6 +156,7 @@ func runServer(ctx context.Context, args []string, getenv func(string) string, s
 			endpoint, c.AccessKeyID, c.SecretAccessKey, *region)
 	}
 	log.Info("sluice listening", "endpoint", endpoint, "data", *data, "region", *region, "account", *account)
+	printHostsHint(stdout, *account)
 	err = srv.Serve(ctx, ln)
 	log.Info("sluice stopping")
 	return err
@@ -154,4 +172,14 @@ func validAccountID(s string) bool {
 		}
 	}
 	return true
+}
+
+// printHostsHint says which host names S3 Control and access point ARNs
+// need: SDKs put the account ID (and an Object Lambda access point's name)
+// in front of the endpoint host, which a machine without wildcard DNS does
+// not resolve (README, "Access points and DNS").
+func printHostsHint(w io.Writer, account string) {
+	fmt.Fprintf(w, "S3 Control clients (aws s3control, SDKs) call %[1]s.<endpoint host>; with AWS_ENDPOINT_URL=http://localhost:<port>,\n"+
+		"add to /etc/hosts (and one \"<name>-%[1]s.localhost\" for each access point you address by ARN):\n\n"+
+		"    127.0.0.1 %[1]s.localhost\n\n", account)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -490,6 +491,23 @@ print(json.dumps(s3.get_bucket_notification_configuration(Bucket="vsrc")["Lambda
 			t.Errorf("delete sequencer %v not after the copy's %v", at(del, "s3", "object", "sequencer"), at(created, "s3", "object", "sequencer"))
 		}
 
+		// A browser upload (POST Object) and a batch delete.
+		ps := rootSigner()
+		fields := append([]postField{{"key", "py/posted"}}, ps.v4Fields(ps.policy(t, true, ps.now.Add(time.Hour),
+			map[string]string{"bucket": "src"}, []any{"starts-with", "$key", "py/"}))...)
+		if resp, body := postForm(t, e.n.Endpoint+"/src", fields, postFile{body: []byte("posted")}); resp.StatusCode != 204 {
+			t.Fatalf("POST Object: %d %s", resp.StatusCode, body)
+		}
+		if doc := e.waitRecord("py/", "ObjectCreated:Post", "py/posted"); doc["body"] != "posted" {
+			t.Errorf("POST record %v", doc)
+		}
+		if _, err := e.s3.DeleteObjects(e.ctx, &s3.DeleteObjectsInput{Bucket: aws.String("src"), Delete: &types.Delete{
+			Objects: []types.ObjectIdentifier{{Key: aws.String("py/posted")}, {Key: aws.String("py/mp")}}}}); err != nil {
+			t.Fatal(err)
+		}
+		e.waitRecord("py/", "ObjectRemoved:Delete", "py/posted")
+		e.waitRecord("py/", "ObjectRemoved:Delete", "py/mp")
+
 		// A failed operation emits nothing; a key outside the filter
 		// neither.
 		_, err = e.s3.PutObject(e.ctx, &s3.PutObjectInput{Bucket: aws.String("src"), Key: aws.String("py/failed"),
@@ -556,6 +574,16 @@ print(json.dumps(s3.get_bucket_notification_configuration(Bucket="vsrc")["Lambda
 
 	t.Run("event log", func(t *testing.T) {
 		e := e.sub(t)
+		// The administrative API answers only the account root.
+		resp, err := http.Get(e.n.Endpoint + "/_sluice/events")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 403 || !strings.Contains(string(body), `"code":"AccessDenied"`) {
+			t.Errorf("anonymous /_sluice/events: %d %s", resp.StatusCode, body)
+		}
 		waitFor(t, "every delivery done", func() bool {
 			l, err := e.n.Notifications().Events(e.ctx, notify.Query{Limit: 1000})
 			return err == nil && l.Backlog == 0

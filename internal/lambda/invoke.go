@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -214,17 +213,25 @@ func (s *Service) Resolve(ctx context.Context, name, qualifier string) (*Deploym
 	return s.resolve(ctx, r)
 }
 
+// resolve returns the Deployment r runs: from the deployment cache while
+// nothing has been written since it was loaded (see resolvecache.go),
+// else from the metadata store.
 func (s *Service) resolve(ctx context.Context, r ref) (*Deployment, error) {
+	if res := s.deployments.get(r); res != nil {
+		return res.pick(), nil
+	}
 	var (
-		mint  bool
-		f     *function
-		c     *VersionConfig
-		arn   = s.FunctionARN(r.name)
-		ident Credentials
+		gen     = s.deployments.gen.Load()
+		mint    bool
+		f       *function
+		alias   *Alias
+		configs []*VersionConfig
+		arn     = s.FunctionARN(r.name)
+		ident   Credentials
 	)
 	err := s.meta.View(ctx, func(tx meta.Tx) error {
 		var err error
-		if f, c, err = s.resolveRouted(tx, r); err != nil {
+		if f, alias, configs, err = s.resolveTargets(tx, r); err != nil {
 			return err
 		}
 		if s.keys != nil {
@@ -250,43 +257,75 @@ func (s *Service) resolve(ctx context.Context, r ref) (*Deployment, error) {
 			return nil, err
 		}
 	}
-	return &Deployment{
-		FunctionName:        f.Name,
-		FunctionARN:         arn,
-		Version:             c.Version,
-		Runtime:             c.Runtime,
-		Handler:             c.Handler,
-		Timeout:             time.Duration(c.Timeout) * time.Second,
-		MemoryMB:            c.MemorySize,
-		Environment:         c.Environment,
-		CodeSHA256:          c.CodeSHA256,
-		OpenCode:            s.openCode(c.CodeSHA256),
-		Revision:            configHash(c), // not RevisionId: publishing changes that without changing $LATEST
-		ReservedConcurrency: f.Reserved,
-		Credentials:         ident,
-		RecursiveLoop:       f.RecursiveLoop,
-	}, nil
+	res := &resolution{gen: gen, alias: alias}
+	for _, c := range configs {
+		d := &Deployment{
+			FunctionName:        f.Name,
+			FunctionARN:         arn,
+			Version:             c.Version,
+			Runtime:             c.Runtime,
+			Handler:             c.Handler,
+			Timeout:             time.Duration(c.Timeout) * time.Second,
+			MemoryMB:            c.MemorySize,
+			Environment:         c.Environment,
+			CodeSHA256:          c.CodeSHA256,
+			OpenCode:            s.openCode(c.CodeSHA256),
+			Revision:            configHash(c), // not RevisionId: publishing changes that without changing $LATEST
+			ReservedConcurrency: f.Reserved,
+			Credentials:         ident,
+			RecursiveLoop:       f.RecursiveLoop,
+		}
+		if alias == nil {
+			res.d = d
+			break
+		}
+		if res.deployments == nil {
+			res.deployments = make(map[string]*Deployment, len(configs))
+		}
+		res.deployments[c.Version] = d
+	}
+	s.deployments.put(r, res)
+	return res.pick(), nil
 }
 
-// resolveRouted is resolveConfig with an alias's weighted routing: the
-// additional version is chosen with its weight's probability.
-func (s *Service) resolveRouted(tx meta.Tx, r ref) (*function, *VersionConfig, error) {
+// resolveTargets reads what r can run: for a version ($LATEST or a
+// number), its configuration; for an alias, the alias and the
+// configuration of every version of its routing (its version first).
+func (s *Service) resolveTargets(tx meta.Tx, r ref) (*function, *Alias, []*VersionConfig, error) {
 	q := r.qualifier
 	if q == "" || q == LatestVersion || isVersionNumber(q) || strings.Contains(q, ".") {
-		return s.resolveConfig(tx, r)
+		f, c, err := s.resolveConfig(tx, r)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return f, nil, []*VersionConfig{c}, nil
 	}
 	a, err := getDoc[Alias](tx, kindAlias, r.name+"/"+q)
 	if errors.Is(err, meta.ErrNoSuchDoc) {
-		return s.resolveConfig(tx, r) // reports the missing function or alias
+		// Reports the missing function or alias.
+		f, c, err := s.resolveConfig(tx, r)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return f, nil, []*VersionConfig{c}, nil
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	version := a.FunctionVersion
-	for v, w := range a.Weights {
-		if rand.Float64() < w {
-			version = v
+	versions := []string{a.FunctionVersion}
+	for v := range a.Weights {
+		versions = append(versions, v)
+	}
+	var (
+		f       *function
+		configs []*VersionConfig
+	)
+	for _, v := range versions {
+		fv, c, err := s.resolveConfig(tx, ref{name: r.name, qualifier: v})
+		if err != nil {
+			return nil, nil, nil, err
 		}
+		f, configs = fv, append(configs, c)
 	}
-	return s.resolveConfig(tx, ref{name: r.name, qualifier: version})
+	return f, a, configs, nil
 }

@@ -143,6 +143,8 @@ type Service struct {
 	codeLimit   int64
 	log         *slog.Logger
 	now         func() time.Time
+
+	deployments deploymentCache
 }
 
 // New returns a Service.
@@ -178,6 +180,10 @@ func New(cfg Config) *Service {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.meta != nil {
+		// Writes invalidate the resolved Deployments (resolvecache.go).
+		s.meta = genStore{Store: s.meta, gen: &s.deployments.gen}
 	}
 	return s
 }

@@ -19,8 +19,14 @@ import (
 // deliveries still under way never are — the backlog is always visible.
 
 // kindLog is the document kind of the event log; keys are the delivery's
-// store sequence number, 16 hex digits, so that they sort by time.
-const kindLog = "notify/event"
+// store sequence number, 16 hex digits, so that they sort by time. A
+// record is written once, pending; kindState, under the same key, holds
+// its state once the queue has attempted the delivery, so that recording
+// an attempt writes a small document without reading anything.
+const (
+	kindLog   = "notify/event"
+	kindState = "notify/state"
+)
 
 // Delivery states of a Record.
 const (
@@ -77,39 +83,53 @@ func logKey(seq uint64) string {
 	return string(b[:])
 }
 
+// deliveryState is a record's state once the queue has attempted it.
+type deliveryState struct {
+	State     string    `json:"state"`
+	Attempts  int       `json:"attempts,omitempty"`
+	Reason    string    `json:"reason,omitempty"`
+	RequestID string    `json:"requestId,omitempty"`
+	Updated   time.Time `json:"updated"`
+}
+
 // Observe implements async.Observer: it records what became of a
-// delivery attempt in the delivery's log record.
+// delivery attempt as the state of the delivery's log record.
 func (s *Service) Observe(tx meta.Tx, ref string, o async.Observation) error {
-	raw, err := tx.Doc(kindLog, ref)
+	st := deliveryState{State: o.State, Attempts: o.Attempts, Reason: o.Reason, RequestID: o.RequestID, Updated: o.Time.UTC()}
+	if st.State == StateDelivered {
+		st.Reason = ""
+	}
+	return tx.PutDoc(kindState, ref, appendState(make([]byte, 0, 128+len(st.Reason)), &st))
+}
+
+// loadRecord decodes a log record and applies its state, if any.
+func loadRecord(tx meta.Tx, d meta.Doc) (*Record, error) {
+	var r Record
+	if err := json.Unmarshal(d.Value, &r); err != nil {
+		return nil, err
+	}
+	raw, err := tx.Doc(kindState, d.Key)
 	if errors.Is(err, meta.ErrNoSuchDoc) {
-		return nil // pruned, or a reference of another kind
+		return &r, nil
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var r Record
-	if err := json.Unmarshal(raw, &r); err != nil {
-		s.log.Error("undecodable event log record", "id", ref, "err", err)
-		return nil
+	var st deliveryState
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return nil, err
 	}
-	r.State, r.Attempts, r.Reason, r.Updated = o.State, o.Attempts, o.Reason, o.Time
-	if o.RequestID != "" {
-		r.RequestID = o.RequestID
+	r.State, r.Attempts, r.Reason, r.Updated = st.State, st.Attempts, st.Reason, st.Updated
+	if st.RequestID != "" {
+		r.RequestID = st.RequestID
 	}
-	if r.State == StateDelivered {
-		r.Reason = ""
-	}
-	return putRecord(tx, &r)
+	return &r, nil
 }
 
 var _ async.Observer = (*Service)(nil)
 
 func putRecord(tx meta.Tx, r *Record) error {
-	raw, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	return tx.PutDoc(kindLog, r.ID, raw)
+	return tx.PutDoc(kindLog, r.ID, appendLogRecord(make([]byte, 0, 512), r))
 }
 
 // Query selects event log records.
@@ -146,8 +166,9 @@ func (s *Service) Events(ctx context.Context, q Query) (*Listing, error) {
 			if err != nil {
 				return err
 			}
-			var r Record
-			if err := json.Unmarshal(d.Value, &r); err != nil {
+			r, err := loadRecord(tx, d)
+			if err != nil {
+				s.log.Error("undecodable event log record", "id", d.Key, "err", err)
 				continue
 			}
 			if q.Bucket != "" && r.Bucket != q.Bucket {
@@ -159,12 +180,12 @@ func (s *Service) Events(ctx context.Context, q Query) (*Listing, error) {
 			switch {
 			case q.After != "":
 				if d.Key > q.After && len(out.Records) < q.Limit {
-					out.Records = append(out.Records, &r)
+					out.Records = append(out.Records, r)
 				}
 			case len(ring) < q.Limit:
-				ring = append(ring, &r)
+				ring = append(ring, r)
 			default:
-				ring[next] = &r
+				ring[next] = r
 				next = (next + 1) % q.Limit
 			}
 		}
@@ -180,36 +201,42 @@ func (s *Service) Events(ctx context.Context, q Query) (*Listing, error) {
 // retention or beyond the newest Keep, a batch per transaction.
 func (s *Service) prune(ctx context.Context) error {
 	const batch = 1000
-	for {
-		var total int
-		err := s.meta.View(ctx, func(tx meta.Tx) error {
-			total = 0
-			for _, err := range tx.Docs(kindLog, meta.ListOptions{}) {
-				if err != nil {
-					return err
-				}
-				total++
+	var total int
+	err := s.meta.View(ctx, func(tx meta.Tx) error {
+		total = 0
+		for _, err := range tx.Docs(kindLog, meta.ListOptions{}) {
+			if err != nil {
+				return err
 			}
-			return nil
-		})
-		if err != nil {
-			return err
+			total++
 		}
-		cutoff := s.now().Add(-s.retention)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	cutoff := s.now().Add(-s.retention)
+	left, after := total, ""
+	for {
 		var doomed []string
-		err = s.meta.View(ctx, func(tx meta.Tx) error {
-			doomed = doomed[:0]
-			left := total
-			for d, err := range tx.Docs(kindLog, meta.ListOptions{}) {
+		done := true
+		err := s.meta.View(ctx, func(tx meta.Tx) error {
+			doomed, done = doomed[:0], true
+			for d, err := range tx.Docs(kindLog, meta.ListOptions{After: after}) {
 				if err != nil {
 					return err
 				}
-				if len(doomed) >= batch || left <= s.keep && !olderThan(d.Value, cutoff) {
+				if len(doomed) >= batch {
+					done = false
 					break
 				}
-				var r Record
-				if json.Unmarshal(d.Value, &r) == nil && !r.Done() {
+				after = d.Key
+				r, err := loadRecord(tx, d)
+				if err == nil && !r.Done() {
 					continue // a delivery under way is never forgotten
+				}
+				if left <= s.keep && err == nil && !r.Updated.Before(cutoff) {
+					break
 				}
 				doomed = append(doomed, d.Key)
 				left--
@@ -221,24 +248,18 @@ func (s *Service) prune(ctx context.Context) error {
 		}
 		err = s.meta.Update(ctx, func(tx meta.Tx) error {
 			for _, k := range doomed {
-				if err := tx.DeleteDoc(kindLog, k); err != nil && !errors.Is(err, meta.ErrNoSuchDoc) {
-					return err
+				for _, kind := range []string{kindLog, kindState} {
+					if err := tx.DeleteDoc(kind, k); err != nil && !errors.Is(err, meta.ErrNoSuchDoc) {
+						return err
+					}
 				}
 			}
 			return nil
 		})
-		if err != nil || len(doomed) < batch {
+		if err != nil || done {
 			return err
 		}
 	}
-}
-
-// olderThan reports whether a stored record was last updated before t.
-func olderThan(raw []byte, t time.Time) bool {
-	var r struct {
-		Updated time.Time `json:"updated"`
-	}
-	return json.Unmarshal(raw, &r) == nil && r.Updated.Before(t)
 }
 
 // pruneLoop prunes the log now and then until Close.

@@ -155,8 +155,10 @@ func (s *Service) Close() error {
 	return nil
 }
 
-// errNotStarted refuses notifications on a server without a queue.
-var errNotStarted = errors.New("notify: bucket notifications are not available: no asynchronous invocation queue")
+// errNotStarted refuses notifications on a server without an
+// asynchronous invocation queue (some test configurations).
+var errNotStarted = &objstore.Error{Code: "NotImplemented",
+	Message: "Bucket notifications are not available on this server: it has no asynchronous invocation queue."}
 
 func (s *Service) deps() (Queue, Functions) {
 	s.mu.RLock()

@@ -142,7 +142,7 @@ func (s *Service) record(ev *objstore.Event, encodedKey, configID, sequencer str
 
 // payload is the invocation payload of one record.
 func payload(r EventRecord) ([]byte, error) {
-	return json.Marshal(Event{Records: []EventRecord{r}})
+	return appendRecordPayload(make([]byte, 0, 1024), &r), nil
 }
 
 // testPayload is the s3:TestEvent message of a configuration change.

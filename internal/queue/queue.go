@@ -13,12 +13,13 @@ package queue
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -111,6 +112,10 @@ type Queue struct {
 
 	kick chan struct{}
 	work chan Item
+	// outcomes carries handled items to the applier, which records their
+	// outcomes in batches, so that a worker moves on without waiting for
+	// a commit (an fsync); the item stays in flight until it is recorded.
+	outcomes chan handled
 
 	mu       sync.Mutex
 	inflight map[string]bool // store keys of the items being handled
@@ -148,6 +153,7 @@ func New(cfg Config) *Queue {
 		log:      log.With("queue", cfg.Name),
 		kick:     make(chan struct{}, 1),
 		work:     make(chan Item),
+		outcomes: make(chan handled, cfg.Workers),
 		inflight: make(map[string]bool),
 		finished: make(map[string]uint64),
 		stop:     make(chan struct{}),
@@ -174,12 +180,30 @@ func (q *Queue) Add(tx meta.Tx, payload []byte, delay time.Duration) (string, er
 		return "", err
 	}
 	now := q.cfg.Now().UTC()
-	it := Item{ID: fmt.Sprintf("%s-%d", q.cfg.Name, seq), Payload: payload, Enqueued: now, Due: now.Add(delay)}
-	raw, err := json.Marshal(&it)
-	if err != nil {
-		return "", err
+	it := Item{ID: q.cfg.Name + "-" + strconv.FormatUint(seq, 10), Payload: payload, Enqueued: now, Due: now.Add(delay)}
+	return it.ID, tx.PutDoc(q.kind, key(it.Due, seq), appendNewItem(make([]byte, 0, 128+len(payload)*4/3), &it))
+}
+
+// appendNewItem appends the stored form of a new item (no attempts, no
+// note) as json.Marshal writes it (queue_test.go checks that they agree),
+// without its reflection: Add runs inside the caller's transaction, on the
+// metadata store's one committer.
+func appendNewItem(b []byte, it *Item) []byte {
+	id, _ := json.Marshal(it.ID)
+	b = append(b, `{"id":`...)
+	b = append(b, id...)
+	if it.Payload == nil {
+		b = append(b, `,"payload":null`...)
+	} else {
+		b = append(b, `,"payload":"`...)
+		b = base64.StdEncoding.AppendEncode(b, it.Payload)
+		b = append(b, '"')
 	}
-	return it.ID, tx.PutDoc(q.kind, key(it.Due, seq), raw)
+	b = append(b, `,"attempts":0,"enqueued":"`...)
+	b = it.Enqueued.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","due":"`...)
+	b = it.Due.AppendFormat(b, time.RFC3339Nano)
+	return append(b, `"}`...)
 }
 
 // Enqueue adds payload in a transaction of its own and kicks the queue.
@@ -204,15 +228,25 @@ func (q *Queue) Kick() {
 	}
 }
 
-// Start runs the scanner and the workers until Close.
+// Start runs the scanner, the workers and the applier until Close.
 func (q *Queue) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	q.cancel = cancel
-	q.wg.Add(1 + q.cfg.Workers)
+	q.wg.Add(2)
 	go q.scan()
+	go q.applier()
+	var workers sync.WaitGroup
+	workers.Add(q.cfg.Workers)
 	for range q.cfg.Workers {
-		go q.worker(ctx)
+		go func() {
+			defer workers.Done()
+			q.worker(ctx)
+		}()
 	}
+	go func() {
+		workers.Wait()
+		close(q.outcomes) // the applier records what is left, then returns
+	}()
 }
 
 // Close stops the queue and waits for handlers to return. Items being
@@ -324,55 +358,109 @@ func (q *Queue) release(key string, removed bool) {
 	q.mu.Unlock()
 }
 
+// handled is an item and its handler's outcome, on the way to the store.
+type handled struct {
+	it  Item
+	out Outcome
+}
+
 func (q *Queue) worker(ctx context.Context) {
-	defer q.wg.Done()
 	for it := range q.work {
-		out := q.cfg.Handler(ctx, it)
-		err := q.apply(it, out)
-		if err != nil {
-			q.log.Error("queue update failed; the item will be handled again", "item", it.ID, "err", err)
+		q.outcomes <- handled{it, q.cfg.Handler(ctx, it)}
+	}
+}
+
+// maxApplyBatch bounds the outcomes recorded in one transaction.
+const maxApplyBatch = 256
+
+// applier records outcomes as they come, all those waiting in one
+// transaction; if that fails, one by one.
+func (q *Queue) applier() {
+	defer q.wg.Done()
+	batch := make([]handled, 0, maxApplyBatch)
+	for h := range q.outcomes {
+		batch = append(batch[:0], h)
+	more:
+		for len(batch) < maxApplyBatch {
+			select {
+			case h, ok := <-q.outcomes:
+				if !ok {
+					break more
+				}
+				batch = append(batch, h)
+			default:
+				break more
+			}
 		}
-		q.release(it.key, err == nil)
-		if out.kind == retry && out.after <= 0 {
-			q.Kick()
+		err := q.apply(batch...)
+		if err != nil && len(batch) > 1 {
+			for _, h := range batch {
+				q.finish(h, q.apply(h))
+			}
+			continue
+		}
+		for _, h := range batch {
+			q.finish(h, err)
 		}
 	}
 }
 
-// apply records a handler's outcome.
-func (q *Queue) apply(it Item, out Outcome) error {
+// finish ends an item's handling once its outcome is recorded (err nil)
+// or could not be (the item will be handled again).
+func (q *Queue) finish(h handled, err error) {
+	if err != nil {
+		q.log.Error("queue update failed; the item will be handled again", "item", h.it.ID, "err", err)
+	}
+	q.release(h.it.key, err == nil)
+	if h.out.kind == retry && h.out.after <= 0 {
+		q.Kick()
+	}
+}
+
+// apply records handlers' outcomes in one transaction.
+func (q *Queue) apply(hs ...handled) error {
 	return q.cfg.Meta.Update(context.Background(), func(tx meta.Tx) error {
-		if err := tx.DeleteDoc(q.kind, it.key); err != nil {
-			if errors.Is(err, meta.ErrNoSuchDoc) {
-				return nil // applied already (a rerun closure)
-			}
-			return err
-		}
-		if out.also != nil {
-			if err := out.also(tx); err != nil {
+		for _, h := range hs {
+			if err := q.applyOne(tx, h.it, h.out); err != nil {
 				return err
 			}
 		}
-		if out.kind == done {
-			return nil
-		}
-		seq, err := tx.NextSeq()
-		if err != nil {
-			return err
-		}
-		next := it
-		next.Attempts++
-		next.Note = out.note
-		if out.payload != nil {
-			next.Payload = out.payload
-		}
-		next.Due = q.cfg.Now().UTC().Add(out.after)
-		raw, err := json.Marshal(&next)
-		if err != nil {
-			return err
-		}
-		return tx.PutDoc(q.kind, key(next.Due, seq), raw)
+		return nil
 	})
+}
+
+// applyOne records one outcome inside tx.
+func (q *Queue) applyOne(tx meta.Tx, it Item, out Outcome) error {
+	if err := tx.DeleteDoc(q.kind, it.key); err != nil {
+		if errors.Is(err, meta.ErrNoSuchDoc) {
+			return nil // applied already (a rerun closure)
+		}
+		return err
+	}
+	if out.also != nil {
+		if err := out.also(tx); err != nil {
+			return err
+		}
+	}
+	if out.kind == done {
+		return nil
+	}
+	seq, err := tx.NextSeq()
+	if err != nil {
+		return err
+	}
+	next := it
+	next.Attempts++
+	next.Note = out.note
+	if out.payload != nil {
+		next.Payload = out.payload
+	}
+	next.Due = q.cfg.Now().UTC().Add(out.after)
+	raw, err := json.Marshal(&next)
+	if err != nil {
+		return err
+	}
+	return tx.PutDoc(q.kind, key(next.Due, seq), raw)
 }
 
 // Len returns the number of items in the queue (due or not), for tests

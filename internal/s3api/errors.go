@@ -84,6 +84,10 @@ var statusOf = map[string]int{
 	"NoSuchBucketNotificationConfigurationNotDefined": http.StatusNotFound,
 }
 
+// StatusOf returns the HTTP status S3 answers error code with, for
+// reports of other surfaces (Batch Operations) that show it.
+func StatusOf(code string) int { return statusFor(code) }
+
 func statusFor(code string) int {
 	if s, ok := statusOf[code]; ok {
 		return s

@@ -43,6 +43,11 @@ type Config struct {
 	// Notifications keeps bucket notification configurations; nil answers
 	// ?notification with NotImplemented.
 	Notifications Notifications
+	// AccessPoints resolves access point aliases and ARN hosts; nil
+	// serves no access points. ObjectLambda transforms requests through
+	// Object Lambda access points.
+	AccessPoints AccessPoints
+	ObjectLambda ObjectLambda
 }
 
 // Handler serves the S3 API.
@@ -56,6 +61,8 @@ type Handler struct {
 	// legacyDefaults is Config.LegacyBucketDefaults.
 	legacyDefaults bool
 	notify         Notifications
+	accessPoints   AccessPoints
+	objectLambda   ObjectLambda
 	policies       policyCache
 	names          nameCache
 }
@@ -70,6 +77,8 @@ func New(cfg Config) *Handler {
 
 		legacyDefaults: cfg.LegacyBucketDefaults,
 		notify:         cfg.Notifications,
+		accessPoints:   cfg.AccessPoints,
+		objectLambda:   cfg.ObjectLambda,
 	}
 	for _, d := range cfg.Domains {
 		if d = strings.Trim(strings.ToLower(d), "."); d != "" {
@@ -102,7 +111,9 @@ type request struct {
 	bucketMeta *meta.Bucket
 	body       io.ReadCloser
 	// trailer returns the aws-chunked trailers once the body is read.
-	trailer     func() http.Header
+	trailer func() http.Header
+	// via is set when the request is addressed through an access point.
+	via         *via
 	wroteHeader bool
 }
 
@@ -147,6 +158,9 @@ func (h *Handler) serve(rq *request) error {
 		return err
 	}
 	rq.op = op
+	if err := h.checkAccessPointOp(rq); err != nil {
+		return err
+	}
 	if op.authenticatesItself() {
 		return op.fn(h, rq)
 	}
@@ -170,10 +184,16 @@ func (h *Handler) serve(rq *request) error {
 	body := auth.Body(rq.r)
 	rq.body = body
 	rq.trailer = body.Trailer
+	if err := h.checkAccessPoint(rq); err != nil {
+		return err
+	}
 	if err := h.authorize(rq); err != nil {
 		return err
 	}
 	if err := h.checkCommonHeaders(rq); err != nil {
+		return err
+	}
+	if handled, err := h.serveObjectLambda(rq); handled {
 		return err
 	}
 	return op.fn(h, rq)
@@ -199,19 +219,22 @@ func (h *Handler) checkCommonHeaders(rq *request) error {
 // resolve finds the bucket and key of a request from its Host (virtual-
 // hosted style under one of h.domains) or its path.
 func (h *Handler) resolve(rq *request) error {
+	if ok, err := h.resolveAccessPoint(rq); ok || err != nil {
+		return err
+	}
 	path := rq.r.URL.Path
 	if host := hostname(rq.r.Host); host != "" {
 		for _, d := range h.domains {
 			if b, ok := strings.CutSuffix(host, "."+d); ok && b != "" {
 				rq.bucket, rq.vhost = b, true
 				rq.key = strings.TrimPrefix(path, "/")
-				return nil
+				return h.resolveAlias(rq)
 			}
 		}
 	}
 	p := strings.TrimPrefix(path, "/")
 	rq.bucket, rq.key, _ = strings.Cut(p, "/")
-	return nil
+	return h.resolveAlias(rq)
 }
 
 func hostname(hostport string) string {

@@ -45,8 +45,8 @@ func TestWrappedErrors(t *testing.T) {
 		{"unimplemented operation", servertest.AccountID, "NotImplemented", http.StatusNotImplemented},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := c.GetAccessPointForObjectLambda(ctx, &s3control.GetAccessPointForObjectLambdaInput{
-				AccountId: aws.String(tc.account), Name: aws.String("olap"),
+			_, err := c.GetMultiRegionAccessPoint(ctx, &s3control.GetMultiRegionAccessPointInput{
+				AccountId: aws.String(tc.account), Name: aws.String("mrap"),
 			})
 			var ae smithy.APIError
 			if !errors.As(err, &ae) || ae.ErrorCode() != tc.code {

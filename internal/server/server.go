@@ -22,7 +22,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/accesspoint"
 	"github.com/sluicehq/sluice/internal/adminapi"
+	"github.com/sluicehq/sluice/internal/batch"
 	"github.com/sluicehq/sluice/internal/blob/disk"
 	"github.com/sluicehq/sluice/internal/iam"
 	"github.com/sluicehq/sluice/internal/iamapi"
@@ -33,6 +35,7 @@ import (
 	"github.com/sluicehq/sluice/internal/lambdaapi"
 	"github.com/sluicehq/sluice/internal/meta/bolt"
 	"github.com/sluicehq/sluice/internal/notify"
+	"github.com/sluicehq/sluice/internal/objectlambda"
 	"github.com/sluicehq/sluice/internal/objstore"
 	"github.com/sluicehq/sluice/internal/router"
 	"github.com/sluicehq/sluice/internal/s3api"
@@ -74,6 +77,12 @@ type Config struct {
 	// default); the node does not close it either.
 	LambdaEngine lambda.Engine
 	LambdaQueue  lambda.AsyncQueue
+	// ObjectLambdaTimeout bounds a GET through an Object Lambda access
+	// point (objectlambda.DefaultTimeout, AWS's 60 s, if 0).
+	ObjectLambdaTimeout time.Duration
+	// Batch tunes how Batch Operations jobs run (zero values are the
+	// defaults of batch.Options).
+	Batch batch.Options
 }
 
 // FunctionsConfig configures how the node runs functions.
@@ -114,6 +123,8 @@ type Server struct {
 	async   *async.Queue
 	notify  *notify.Service
 	control *s3control.Handler
+	olambda *objectlambda.Service
+	batch   *batch.Service
 	handler http.Handler
 	creds   Credentials
 	// Generated is set when the credentials were created by this Open.
@@ -183,15 +194,24 @@ func Open(cfg Config) (*Server, error) {
 		Credentials: ids,
 		V2Resource:  func(r *http.Request) string { return s3h.V2Resource(r) },
 	}
+	aps := accesspoint.New(accesspoint.Config{Meta: m, Region: cfg.Region, AccountID: cfg.AccountID, Logger: log})
+	s.olambda = objectlambda.New(objectlambda.Config{
+		Invoker: functionInvoker{s}, Secrets: ids, Principals: ids, Verifier: verifier,
+		S3:     http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s3h.ServeHTTP(w, r) }),
+		Region: cfg.Region, AccountID: cfg.AccountID, Timeout: cfg.ObjectLambdaTimeout, Logger: log,
+	})
 	s3h = s3api.New(s3api.Config{
 		Store: s.store, IAM: ids, Verifier: verifier, Domains: cfg.Domains, Logger: log,
 		LegacyBucketDefaults: cfg.LegacyBucketDefaults, Notifications: s.notify,
+		AccessPoints: aps, ObjectLambda: s.olambda,
 	})
 	rt := router.New(s3h)
 	rt.Handle(router.Admin, adminapi.New(adminapi.Config{IAM: ids, Verifier: verifier, Events: s.notify, Logger: log}))
 	rt.Handle(router.IAM, iamapi.New(iamapi.Config{IAM: ids, Verifier: verifier, Logger: log}))
 	s.control = s3control.New(s3control.Config{IAM: ids, Verifier: verifier, AccountID: cfg.AccountID, Logger: log})
 	rt.Handle(router.S3Control, s.control)
+	aps.Register(s.control)
+	rt.Handle(router.ObjectLambda, s.olambda)
 	fnEngine := cfg.LambdaEngine
 	if fnEngine == nil {
 		e, err := engine.New(engine.Config{
@@ -238,12 +258,29 @@ func Open(cfg Config) (*Server, error) {
 	} else if q, ok := fnQueue.(notify.Queue); ok {
 		s.notify.Start(q, s.lambda)
 	}
+	s.batch = batch.New(batch.Config{
+		Meta: m, Objects: s.store, Functions: s.lambda, Dir: filepath.Join(cfg.DataDir, "batch"),
+		Region: cfg.Region, AccountID: cfg.AccountID, Owner: iam.CanonicalID(cfg.AccountID, ""),
+		StatusOf: s3api.StatusOf, Options: cfg.Batch, Logger: log, NoSync: cfg.NoSync,
+	})
+	s.batch.Register(s.control)
+	s.batch.Start()
 	rt.Handle(router.Lambda, lambdaapi.New(lambdaapi.Config{
 		Lambda: s.lambda, IAM: ids, Verifier: verifier,
 		RootAccessKeyID: creds.AccessKeyID, RootSecretAccessKey: creds.SecretAccessKey, Logger: log,
 	}))
 	s.handler = rt
 	return s, nil
+}
+
+// functionInvoker invokes functions for Object Lambda through the node's
+// function service, which is built after the S3 handler that needs it.
+type functionInvoker struct{ s *Server }
+
+var _ objectlambda.Invoker = functionInvoker{}
+
+func (f functionInvoker) InvokeARN(ctx context.Context, functionARN string, typ lambda.InvocationType, payload []byte) (*lambda.InvokeOutput, error) {
+	return f.s.lambda.InvokeARN(ctx, functionARN, typ, payload)
 }
 
 // Lambda is the node's function service, for sluice's own event sources.
@@ -311,9 +348,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		s.mu.Unlock()
 		return errors.New("server: closed")
 	}
-	if len(s.servers) == 0 && s.engine != nil {
-		// Functions' SDKs call this node at the first address it serves.
-		s.engine.SetEndpoint(endpointURL(ln))
+	if len(s.servers) == 0 {
+		// Functions' SDKs (and Object Lambda functions' inputS3Url) call
+		// this node at the first address it serves.
+		if s.engine != nil {
+			s.engine.SetEndpoint(endpointURL(ln))
+		}
+		s.olambda.SetEndpoint(endpointURL(ln))
 	}
 	s.servers = append(s.servers, hs)
 	s.mu.Unlock()
@@ -345,9 +386,11 @@ func (s *Server) Close() error {
 			hs.Close()
 		}
 	}
+	s.batch.Close() // before the engine and the store: running jobs commit their progress
 	if s.async != nil {
 		s.async.Close() // before the engine: deliveries in progress stop first
 	}
+	s.olambda.Close() // before the engine: transformations in progress stop first
 	if s.engine != nil {
 		s.engine.Close()
 	}

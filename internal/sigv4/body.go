@@ -83,6 +83,11 @@ func (a *Auth) Body(r *http.Request) *Body {
 	b := &Body{src: src, mode: a.Payload, wantDecoded: -1}
 	switch a.Payload {
 	case PayloadSigned:
+		if a.bodyHashed {
+			// Verify hashed the in-memory body it put in r.Body.
+			b.mode = PayloadUnsigned
+			break
+		}
 		want := a.contentSHA256
 		if want == "" { // anonymous or SigV2 request with a hex header
 			want = strings.ToLower(r.Header.Get("X-Amz-Content-Sha256"))

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 const upperHex = "0123456789ABCDEF"
@@ -249,6 +250,41 @@ func trimAll(v string) string {
 		b = append(b, v[i])
 	}
 	return string(b)
+}
+
+// signingKeys caches derived signing keys. Deriving one costs four
+// HMAC-SHA256 computations, and a client signs all its requests of a day
+// in a region with the same key. Entries are found by the secret itself,
+// so a key that is revoked or rotated (its secret no longer returned by
+// the CredentialStore) is never used again; the map is emptied when it
+// reaches maxSigningKeys.
+type signingKeys struct {
+	mu sync.Mutex
+	m  map[keyScope][]byte
+}
+
+type keyScope struct{ secret, date, region, service string }
+
+const maxSigningKeys = 1024
+
+// get returns the signing key for a credential scope. The caller must not
+// modify it.
+func (c *signingKeys) get(secret, date, region, service string) []byte {
+	k := keyScope{secret, date, region, service}
+	c.mu.Lock()
+	key, ok := c.m[k]
+	c.mu.Unlock()
+	if ok {
+		return key
+	}
+	key = signingKey(secret, date, region, service)
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxSigningKeys {
+		c.m = make(map[keyScope][]byte)
+	}
+	c.m[k] = key
+	c.mu.Unlock()
+	return key
 }
 
 // signingKey derives the SigV4 signing key for a credential scope.

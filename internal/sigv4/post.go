@@ -142,7 +142,7 @@ func (v *Verifier) verifyPostV4(ctx context.Context, vals map[string]string, pol
 		return nil, err
 	}
 	supplied := strings.TrimSpace(vals["x-amz-signature"])
-	key := signingKey(secret, cred.date, cred.region, cred.service)
+	key := v.keys.get(secret, cred.date, cred.region, cred.service)
 	if !equalHexSignature(hmacSHA256(key, policy), supplied) {
 		return nil, postSignatureMismatch(cred.accessKeyID, supplied, policy)
 	}

@@ -156,6 +156,8 @@ type Verifier struct {
 	// and IAM clients sign the body hash without sending it). 0 means
 	// DefaultMaxHashedBody.
 	MaxHashedBody int64
+
+	keys signingKeys
 }
 
 // Auth is the outcome of a successful Verify.
@@ -190,6 +192,9 @@ type Auth struct {
 	seed    string // the request signature, lower-case hex
 
 	contentSHA256 string // for PayloadSigned: the expected hex digest
+	// bodyHashed is set when Verify read the body into memory and the
+	// signature covered its hash: Body need not hash it again.
+	bodyHashed bool
 }
 
 func (v *Verifier) now() time.Time {

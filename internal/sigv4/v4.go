@@ -188,7 +188,7 @@ func (v *Verifier) verifyV4Header(r *http.Request) (*Auth, error) {
 		}
 		mode = PayloadSigned
 	}
-	key := signingKey(secret, cred.date, cred.region, cred.service)
+	key := v.keys.get(secret, cred.date, cred.region, cred.service)
 	in := signatureInput{
 		cred:        cred,
 		signed:      signed,
@@ -200,7 +200,9 @@ func (v *Verifier) verifyV4Header(r *http.Request) (*Auth, error) {
 	if err := checkSignature(r, in, key); err != nil {
 		return nil, err
 	}
-	return v4Auth(MethodV4Header, in, key, mode, t, r.Header.Get("X-Amz-Security-Token")), nil
+	a := v4Auth(MethodV4Header, in, key, mode, t, r.Header.Get("X-Amz-Security-Token"))
+	a.bodyHashed = needHash
+	return a, nil
 }
 
 func v4Auth(m Method, in signatureInput, key []byte, mode PayloadMode, t time.Time, token string) *Auth {
@@ -306,7 +308,7 @@ func (v *Verifier) verifyV4Query(r *http.Request) (*Auth, error) {
 		}
 		mode = PayloadSigned
 	}
-	key := signingKey(secret, cred.date, cred.region, cred.service)
+	key := v.keys.get(secret, cred.date, cred.region, cred.service)
 	in := signatureInput{
 		cred:        cred,
 		signed:      signed,
@@ -320,5 +322,6 @@ func (v *Verifier) verifyV4Query(r *http.Request) (*Auth, error) {
 	}
 	a := v4Auth(MethodV4Query, in, key, mode, t, q.Get("X-Amz-Security-Token"))
 	a.Expires = expires
+	a.bodyHashed = needHash
 	return a, nil
 }

@@ -494,6 +494,41 @@ func TestNonS3PresignAndBodyHash(t *testing.T) {
 	checkErr(t, err, ErrRequestTooLarge)
 }
 
+// TestSigningKeyCache checks that a Verifier's cached signing keys follow
+// the CredentialStore: a rotated secret stops verifying at once, and the
+// new one verifies.
+func TestSigningKeyCache(t *testing.T) {
+	const newSecret = "rotated/K7MDENG/bPxRfiCYEXAMPLEKEY"
+	creds := fakeCredentials{testAKID: testSecret}
+	v := &Verifier{Credentials: creds, Now: func() time.Time { return signTime }}
+	sign := func(secret string) *http.Request {
+		body := []byte(`{}`)
+		req, _ := http.NewRequest("POST", "http://127.0.0.1:9000/2015-03-31/functions/f/invocations", bytes.NewReader(body))
+		c := aws.Credentials{AccessKeyID: testAKID, SecretAccessKey: secret}
+		if err := v4signer.NewSigner().SignHTTP(context.Background(), c, req, sha256HexBytes(body), "lambda", "eu-west-3", signTime); err != nil {
+			t.Fatal(err)
+		}
+		return serverSide(t, req)
+	}
+	tests := []struct {
+		name, storeSecret, signSecret string
+		want                          *Error
+	}{
+		{"first", testSecret, testSecret, nil},
+		{"cached", testSecret, testSecret, nil},
+		{"old secret after rotation", newSecret, testSecret, ErrSignatureDoesNotMatch},
+		{"new secret", newSecret, newSecret, nil},
+		{"new secret cached", newSecret, newSecret, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			creds[testAKID] = tt.storeSecret
+			_, err := v.Verify(sign(tt.signSecret))
+			checkErr(t, err, tt.want)
+		})
+	}
+}
+
 func TestCanonicalURIs(t *testing.T) {
 	cases := []struct {
 		service, target string

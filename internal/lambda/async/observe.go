@@ -51,12 +51,57 @@ type Observer interface {
 // (an outbox). ref, if not empty, is handed to the Observer with every
 // outcome. It has no effect outside tx; call Kick once tx has committed.
 func (q *Queue) AddTx(tx meta.Tx, ev *lambda.AsyncEvent, ref string) error {
-	raw, err := json.Marshal(q.newEvent(ev, ref))
-	if err != nil {
-		return err
-	}
-	_, err = q.q.Add(tx, raw, 0)
+	_, err := q.q.Add(tx, appendNewEvent(make([]byte, 0, 512+len(ev.Invocation.Payload)), q.newEvent(ev, ref)), 0)
 	return err
+}
+
+// appendNewEvent appends the stored form of a newly accepted event, as
+// json.Marshal writes it (observe_test.go checks that they agree), but
+// several times faster: AddTx runs inside the caller's transaction, on the
+// metadata store's one committer. It trusts e.Payload to be valid JSON,
+// as newEvent makes it.
+func appendNewEvent(b []byte, e *event) []byte {
+	b = append(b, `{"function":`...)
+	b = appendJSONString(b, e.Function)
+	if e.Qualifier != "" {
+		b = append(b, `,"qualifier":`...)
+		b = appendJSONString(b, e.Qualifier)
+	}
+	b = append(b, `,"requestId":`...)
+	b = appendJSONString(b, e.RequestID)
+	b = append(b, `,"invokedArn":`...)
+	b = appendJSONString(b, e.InvokedARN)
+	b = append(b, `,"payload":`...)
+	b = append(b, e.Payload...)
+	if e.ClientContext != "" {
+		b = append(b, `,"clientContext":`...)
+		b = appendJSONString(b, e.ClientContext)
+	}
+	b = append(b, `,"accepted":"`...)
+	b = e.Accepted.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, '"')
+	if e.TraceID != "" {
+		b = append(b, `,"traceId":`...)
+		b = appendJSONString(b, e.TraceID)
+	}
+	if e.Ref != "" {
+		b = append(b, `,"ref":`...)
+		b = appendJSONString(b, e.Ref)
+	}
+	return append(b, '}')
+}
+
+// appendJSONString appends s as encoding/json writes a string.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // Kick makes the queue look for due events now, after a transaction that

@@ -11,7 +11,7 @@
 
 import fs from 'node:fs';
 import http from 'node:http';
-import { createRequire } from 'node:module';
+import Module, { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import util from 'node:util';
@@ -105,6 +105,51 @@ class InitError extends Error {
     super(message);
     this.name = type;
     if (cause && cause.stack) this.stack = `${type}: ${message}\n${cause.stack.split('\n').slice(1).join('\n')}`;
+  }
+}
+
+// --- SDK defaults ------------------------------------------------------------------
+
+// Object Lambda functions call WriteGetObjectResponse, which the JS SDK sends
+// to "<outputRoute>.<endpoint host>": that needs wildcard DNS. Every S3Client
+// of @aws-sdk/client-s3 the function loads gets disableHostPrefix, unless
+// the function sets AWS_DISABLE_HOST_PREFIX_INJECTION=false (botocore's
+// variable). A client's disableHostPrefix is false by default, so an explicit
+// false cannot be told apart: the variable is the way to keep the prefix.
+const s3ClientModule = /[\\/]@aws-sdk[\\/]client-s3[\\/]dist-cjs[\\/]index\.js$/;
+
+function disableHostPrefix(exports) {
+  const C = exports && exports.S3Client;
+  if (typeof C !== 'function' || Object.prototype.hasOwnProperty.call(C.prototype, 'send')) return;
+  const send = C.prototype.send;
+  C.prototype.send = function sendWithoutHostPrefix(...args) {
+    if (process.env.AWS_DISABLE_HOST_PREFIX_INJECTION !== 'false' && this.config && this.config.disableHostPrefix === false) {
+      this.config.disableHostPrefix = true;
+    }
+    return send.apply(this, args);
+  };
+}
+
+// CommonJS loads (require, and import() of the CommonJS build) pass through
+// Module._load; the loaded module is patched before the caller sees it.
+function hookSDKs() {
+  const load = Module._load;
+  Module._load = function loadPatched(request, parent, isMain) {
+    const exports = load.call(this, request, parent, isMain);
+    if (typeof request === 'string' && request.includes('client-s3')) {
+      let file = request;
+      try { file = Module._resolveFilename(request, parent, isMain); } catch { /* as requested */ }
+      if (s3ClientModule.test(file)) disableHostPrefix(exports);
+    }
+    return exports;
+  };
+}
+
+// patchLoadedSDKs patches an SDK already in the module cache (loaded
+// before the hook, or by a path the hook did not see).
+function patchLoadedSDKs() {
+  for (const [file, mod] of Object.entries(Module._cache)) {
+    if (s3ClientModule.test(file)) disableHostPrefix(mod.exports);
   }
 }
 
@@ -228,8 +273,10 @@ function run(handler, event, h) {
 async function main() {
   const root = process.env.LAMBDA_TASK_ROOT || process.cwd();
   let handler;
+  hookSDKs();
   try {
     handler = await loadHandler(root, process.env._HANDLER || '');
+    patchLoadedSDKs();
   } catch (e) {
     const doc = errorDoc(e);
     console.error('Uncaught Exception', '\t' + JSON.stringify({ ...doc, stack: doc.trace, trace: undefined }));

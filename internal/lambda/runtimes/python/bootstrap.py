@@ -10,7 +10,10 @@ Runtime.MalformedHandlerName on /runtime/init/error.
 
 botocore older than 1.31 (boto3 < 1.28) ignores AWS_ENDPOINT_URL; for those
 an import hook points every client created without an endpoint_url at it,
-so boto3.client('s3') reaches sluice unchanged. Nothing heavy is imported
+so boto3.client('s3') reaches sluice unchanged. Host prefixes (the
+WriteGetObjectResponse route) are turned off with
+AWS_DISABLE_HOST_PREFIX_INJECTION, and by the same hook for botocore older
+than 1.37, which does not read it. Nothing heavy is imported
 up front: logging and botocore are patched when the function imports them.
 """
 
@@ -222,22 +225,44 @@ def _endpoint_env(service_name):
     return os.environ.get(key) or os.environ.get("AWS_ENDPOINT_URL")
 
 
+def _host_prefix_disabled():
+    return os.environ.get("AWS_DISABLE_HOST_PREFIX_INJECTION", "").lower() == "true"
+
+
+def _without_host_prefix(config):
+    """config with inject_host_prefix=False, unless the caller chose."""
+    from botocore.config import Config
+    if config is not None and "inject_host_prefix" in getattr(config, "_user_provided_options", {}):
+        return config
+    base = Config(inject_host_prefix=False)
+    return base if config is None else base.merge(config)
+
+
 def _patch_botocore_session(module):
     import botocore
     try:
         version = tuple(int(x) for x in botocore.__version__.split(".")[:3])
     except ValueError:
         return
-    if version >= (1, 31, 0):
-        return  # reads AWS_ENDPOINT_URL itself
+    # botocore reads AWS_ENDPOINT_URL itself from 1.31 and
+    # AWS_DISABLE_HOST_PREFIX_INJECTION from 1.37 (Feb 2025); older ones
+    # get both from here.
+    provider = sys.modules.get("botocore.configprovider")
+    variables = getattr(provider, "BOTOCORE_DEFAUT_SESSION_VARIABLES", {})
+    needs_endpoint = version < (1, 31, 0)
+    needs_prefix = "disable_host_prefix_injection" not in variables
+    if not needs_endpoint and not needs_prefix:
+        return
     original = module.Session.create_client
 
     def create_client(self, *args, **kwargs):
         service_name = args[0] if args else kwargs.get("service_name", "")
-        if len(args) < 6 and kwargs.get("endpoint_url") is None:
+        if needs_endpoint and len(args) < 6 and kwargs.get("endpoint_url") is None:
             endpoint = _endpoint_env(service_name)
             if endpoint:
                 kwargs["endpoint_url"] = endpoint
+        if needs_prefix and len(args) < 10 and _host_prefix_disabled():
+            kwargs["config"] = _without_host_prefix(kwargs.get("config"))
         return original(self, *args, **kwargs)
 
     create_client.__doc__ = original.__doc__
@@ -382,6 +407,11 @@ def main():
     sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != runtime_dir]
     sys.path.insert(0, task_root)
 
+    # Object Lambda functions call WriteGetObjectResponse, which SDKs
+    # send to "<outputRoute>.<endpoint host>": without the prefix it
+    # reaches this node with no DNS set up. A function may set the
+    # variable to false to keep it.
+    os.environ.setdefault("AWS_DISABLE_HOST_PREFIX_INJECTION", "true")
     patches = {"botocore.session": _patch_botocore_session}
     if "logging" in sys.modules:
         _patch_logging(sys.modules["logging"])

@@ -1,0 +1,26 @@
+package async
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+// TestAppendNewEventMatchesEncodingJSON guards AddTx's hand-written
+// encoding: a field added to event must be added to appendNewEvent (or be
+// omitted when empty).
+func TestAppendNewEventMatchesEncodingJSON(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC)
+	for _, e := range []event{
+		{Function: "f", RequestID: "r", InvokedARN: "arn:aws:lambda:us-east-1:000000000000:function:f", Payload: json.RawMessage(`{"Records":[]}`), Accepted: at},
+		{Function: "f", Qualifier: "live", RequestID: "r", InvokedARN: "a", Payload: json.RawMessage(`"s"`), ClientContext: "e30=",
+			Accepted: at, TraceID: "Root=1-2-3;Lineage=<x>&y", Ref: "00000000000000ff"},
+		{Function: "ü\"f", RequestID: "\x01", InvokedARN: "a\u2028", Payload: json.RawMessage(`null`), Accepted: at, Ref: "r\\"},
+	} {
+		want, _ := json.Marshal(&e)
+		if got := appendNewEvent(nil, &e); !bytes.Equal(got, want) {
+			t.Errorf("\n got %s\nwant %s", got, want)
+		}
+	}
+}

@@ -1,0 +1,111 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/internal/lambda"
+	"github.com/sluicehq/sluice/internal/lambda/async"
+	"github.com/sluicehq/sluice/internal/meta"
+	"github.com/sluicehq/sluice/internal/meta/bolt"
+	"github.com/sluicehq/sluice/internal/objstore"
+)
+
+// BenchmarkEmit measures what an event adds to its object's transaction:
+// matching, the record, the queued invocation and the log record.
+func BenchmarkEmit(b *testing.B) {
+	t := &testing.T{}
+	e := newEnv(t)
+	q, err := async.New(async.Config{Meta: e.meta, Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e.svc.Start(q, e.fns)
+	if err := e.set(t, "photos", &Configuration{Functions: []FunctionConfiguration{fc("a", "f", ev("s3:ObjectCreated:*"), "prefix", "in/")}}); err != nil {
+		b.Fatal(err)
+	}
+	var bucket *meta.Bucket
+	e.meta.View(context.Background(), func(tx meta.Tx) error { bucket, err = tx.Bucket("photos"); return err })
+	ev := &objstore.Event{Name: objstore.EventObjectCreatedPut, Bucket: bucket, Key: "in/some/key.jpg", VersionID: "null",
+		Size: 1024, ETag: "d41d8cd98f00b204e9800998ecf8427e", Time: time.Now(), Origin: origin}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		err := e.meta.Update(context.Background(), func(tx meta.Tx) error {
+			_, err := e.svc.Emit(tx, ev)
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkUpdate is the transaction alone, for comparison.
+func BenchmarkUpdate(b *testing.B) {
+	t := &testing.T{}
+	e := newEnv(t)
+	for i := 0; i < b.N; i++ {
+		e.meta.Update(context.Background(), func(tx meta.Tx) error { _, err := tx.NextSeq(); return err })
+	}
+}
+
+// BenchmarkCommitWithEvents runs object-like transactions from many
+// goroutines (as PUTs do, group-committed and fsynced), with and without an
+// event each: the cost notifications add to the single committer.
+func BenchmarkCommitWithEvents(b *testing.B) {
+	for _, withEvents := range []bool{false, true} {
+		name := "off"
+		if withEvents {
+			name = "on"
+		}
+		b.Run(name, func(b *testing.B) {
+			t := &testing.T{}
+			m, err := bolt.Open(filepath.Join(b.TempDir(), "meta.db"), bolt.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer m.Close()
+			svc := New(Config{Meta: m})
+			q, _ := async.New(async.Config{Meta: m, Dir: b.TempDir()})
+			svc.Start(q, &fakeFunctions{svc: lambda.New(lambda.Config{Meta: m}), allow: func(string, string, string) (bool, error) { return true, nil }})
+			defer svc.Close()
+			m.Update(context.Background(), func(tx meta.Tx) error { return tx.CreateBucket(&meta.Bucket{Name: "b"}) })
+			if withEvents {
+				if err := svc.SetConfiguration(context.Background(), "b", &Configuration{Functions: []FunctionConfiguration{fc("a", "f", ev("s3:ObjectCreated:*"))}}, SetOptions{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			_ = t
+			body := make([]byte, 300)
+			var n atomic.Int64
+			b.SetParallelism(8)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := n.Add(1)
+					key := fmt.Sprintf("k%09d", i)
+					err := m.Update(context.Background(), func(tx meta.Tx) error {
+						bk, err := tx.Bucket("b")
+						if err != nil {
+							return err
+						}
+						if err := tx.PutDoc("bench", key, body); err != nil {
+							return err
+						}
+						_, err = svc.Emit(tx, &objstore.Event{Name: objstore.EventObjectCreatedPut, Bucket: bk, Key: key,
+							VersionID: "null", Size: 1024, ETag: "d41d8cd98f00b204e9800998ecf8427e", Time: time.Now(), Origin: origin})
+						return err
+					})
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}

@@ -1,0 +1,184 @@
+package notify
+
+import (
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// Event records and log records are written inside the transaction of the
+// change they describe, which runs on the metadata store's one committer:
+// they are encoded by hand, which is several times cheaper than
+// encoding/json's reflection (record_test.go checks that both agree).
+
+// appendRecordPayload appends the invocation payload of one record:
+// {"Records":[record]}.
+func appendRecordPayload(b []byte, r *EventRecord) []byte {
+	b = append(b, `{"Records":[{"eventVersion":`...)
+	b = appendString(b, r.EventVersion)
+	b = append(b, `,"eventSource":`...)
+	b = appendString(b, r.EventSource)
+	b = append(b, `,"awsRegion":`...)
+	b = appendString(b, r.AWSRegion)
+	b = append(b, `,"eventTime":`...)
+	b = appendString(b, r.EventTime)
+	b = append(b, `,"eventName":`...)
+	b = appendString(b, r.EventName)
+	b = append(b, `,"userIdentity":{"principalId":`...)
+	b = appendString(b, r.UserIdentity.PrincipalID)
+	b = append(b, `},"requestParameters":{"sourceIPAddress":`...)
+	b = appendString(b, r.RequestParameters.SourceIPAddress)
+	b = append(b, `},"responseElements":{"x-amz-request-id":`...)
+	b = appendString(b, r.ResponseElements.RequestID)
+	b = append(b, `,"x-amz-id-2":`...)
+	b = appendString(b, r.ResponseElements.HostID)
+	b = append(b, `},"s3":{"s3SchemaVersion":`...)
+	b = appendString(b, r.S3.SchemaVersion)
+	b = append(b, `,"configurationId":`...)
+	b = appendString(b, r.S3.ConfigurationID)
+	b = append(b, `,"bucket":{"name":`...)
+	b = appendString(b, r.S3.Bucket.Name)
+	b = append(b, `,"ownerIdentity":{"principalId":`...)
+	b = appendString(b, r.S3.Bucket.OwnerIdentity.PrincipalID)
+	b = append(b, `},"arn":`...)
+	b = appendString(b, r.S3.Bucket.ARN)
+	o := &r.S3.Object
+	b = append(b, `},"object":{"key":`...)
+	b = appendString(b, o.Key)
+	if o.Size != nil {
+		b = append(b, `,"size":`...)
+		b = strconv.AppendInt(b, *o.Size, 10)
+	}
+	if o.ETag != "" {
+		b = append(b, `,"eTag":`...)
+		b = appendString(b, o.ETag)
+	}
+	if o.VersionID != "" {
+		b = append(b, `,"versionId":`...)
+		b = appendString(b, o.VersionID)
+	}
+	if o.Sequencer != "" {
+		b = append(b, `,"sequencer":`...)
+		b = appendString(b, o.Sequencer)
+	}
+	return append(b, `}}}]}`...)
+}
+
+// appendLogRecord appends a log record as encoding/json would.
+func appendLogRecord(b []byte, r *Record) []byte {
+	b = append(b, `{"id":`...)
+	b = appendString(b, r.ID)
+	b = append(b, `,"time":`...)
+	b = appendTime(b, r.Time)
+	b = append(b, `,"updated":`...)
+	b = appendTime(b, r.Updated)
+	b = append(b, `,"event":`...)
+	b = appendString(b, r.Event)
+	b = append(b, `,"bucket":`...)
+	b = appendString(b, r.Bucket)
+	for _, f := range [...]struct{ name, v string }{{"key", r.Key}, {"versionId", r.VersionID}, {"sequencer", r.Sequencer}, {"configurationId", r.ConfigurationID}} {
+		if f.v != "" {
+			b = append(b, `,"`...)
+			b = append(b, f.name...)
+			b = append(b, `":`...)
+			b = appendString(b, f.v)
+		}
+	}
+	b = append(b, `,"function":`...)
+	b = appendString(b, r.Function)
+	b = append(b, `,"requestId":`...)
+	b = appendString(b, r.RequestID)
+	if r.SourceRequestID != "" {
+		b = append(b, `,"sourceRequestId":`...)
+		b = appendString(b, r.SourceRequestID)
+	}
+	b = append(b, `,"state":`...)
+	b = appendString(b, r.State)
+	if r.Attempts != 0 {
+		b = append(b, `,"attempts":`...)
+		b = strconv.AppendInt(b, int64(r.Attempts), 10)
+	}
+	if r.Reason != "" {
+		b = append(b, `,"reason":`...)
+		b = appendString(b, r.Reason)
+	}
+	return append(b, '}')
+}
+
+// appendState appends a delivery state as encoding/json would.
+func appendState(b []byte, st *deliveryState) []byte {
+	b = append(b, `{"state":`...)
+	b = appendString(b, st.State)
+	if st.Attempts != 0 {
+		b = append(b, `,"attempts":`...)
+		b = strconv.AppendInt(b, int64(st.Attempts), 10)
+	}
+	if st.Reason != "" {
+		b = append(b, `,"reason":`...)
+		b = appendString(b, st.Reason)
+	}
+	if st.RequestID != "" {
+		b = append(b, `,"requestId":`...)
+		b = appendString(b, st.RequestID)
+	}
+	b = append(b, `,"updated":`...)
+	b = appendTime(b, st.Updated)
+	return append(b, '}')
+}
+
+func appendTime(b []byte, t time.Time) []byte {
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
+}
+
+// appendString appends s as a JSON string, escaped as encoding/json does
+// (HTML characters included, invalid UTF-8 replaced).
+func appendString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

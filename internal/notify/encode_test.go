@@ -1,0 +1,43 @@
+package notify
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+// tricky strings exercise JSON escaping: quotes, backslashes, control
+// characters, HTML characters, non-ASCII, invalid UTF-8, U+2028.
+var tricky = []string{"", "plain", `q"uo\te`, "tab\there\nnl\r\x00\x1f", "<a href='x'>&amp;</a>", "ünï €", "bad\xffutf8\xc3", "line\u2028sep\u2029"}
+
+func TestEncodersMatchEncodingJSON(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 6000000, time.UTC)
+	for i, s := range tricky {
+		size := int64(i * 100)
+		r := EventRecord{
+			EventVersion: "2.1", EventSource: "aws:s3", AWSRegion: s, EventTime: s, EventName: s,
+			UserIdentity: Identity{s}, RequestParameters: RequestParameters{s}, ResponseElements: ResponseElements{s, s},
+			S3: Entity{SchemaVersion: "1.0", ConfigurationID: s, Bucket: BucketEntity{s, Identity{s}, s},
+				Object: ObjectEntity{Key: s, ETag: s, VersionID: s, Sequencer: s}},
+		}
+		if i%2 == 0 {
+			r.S3.Object.Size = &size
+		}
+		want, _ := json.Marshal(Event{Records: []EventRecord{r}})
+		if got := appendRecordPayload(nil, &r); !bytes.Equal(got, want) {
+			t.Errorf("record %q:\n got %s\nwant %s", s, got, want)
+		}
+		rec := Record{ID: s, Time: at, Updated: at.Add(time.Duration(i) * time.Hour), Event: s, Bucket: s, Key: s, VersionID: s,
+			Sequencer: s, ConfigurationID: s, Function: s, RequestID: s, SourceRequestID: s, State: s, Attempts: i, Reason: s}
+		want, _ = json.Marshal(&rec)
+		if got := appendLogRecord(nil, &rec); !bytes.Equal(got, want) {
+			t.Errorf("log record %q:\n got %s\nwant %s", s, got, want)
+		}
+		st := deliveryState{State: s, Attempts: i, Reason: s, RequestID: s, Updated: at}
+		want, _ = json.Marshal(&st)
+		if got := appendState(nil, &st); !bytes.Equal(got, want) {
+			t.Errorf("state %q:\n got %s\nwant %s", s, got, want)
+		}
+	}
+}
