@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -254,6 +255,32 @@ func TestVersitygwChecksumHeaders(t *testing.T) {
 		wantXMLError(t, resp, body, http.StatusBadRequest, "InvalidRequest")
 		if _, err := e.c.HeadObject(e.ctx, &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("sha512")}); err == nil {
 			t.Error("object stored")
+		}
+	})
+	t.Run("UnknownAlgorithmHeader", func(t *testing.T) {
+		// x-amz-checksum-<name> for a name that is no algorithm: refused
+		// before anything is stored, on PutObject and UploadPart alike.
+		resp, body := e.signedRaw(http.MethodPut, "/"+b+"/foo", map[string]string{"X-Amz-Checksum-Foo": "AAAA"}, []byte("x"), nil)
+		wantXMLError(t, resp, body, http.StatusBadRequest, "InvalidRequest")
+		if !bytes.Contains(body, []byte("The algorithm type you specified in x-amz-checksum- header is invalid.")) {
+			t.Errorf("message: %s", body)
+		}
+		if _, err := e.c.HeadObject(e.ctx, &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("foo")}); err == nil {
+			t.Error("object stored")
+		}
+		up, err := e.c.CreateMultipartUpload(e.ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("mp")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, body = e.signedRaw(http.MethodPut, "/"+b+"/mp?partNumber=1&uploadId="+url.QueryEscape(*up.UploadId),
+			map[string]string{"X-Amz-Checksum-Crc33": "AAAA"}, []byte("x"), nil)
+		wantXMLError(t, resp, body, http.StatusBadRequest, "InvalidRequest")
+		// The headers that share the prefix but name no checksum are not
+		// refused.
+		resp, body = e.signedRaw(http.MethodPut, "/"+b+"/typed",
+			map[string]string{"X-Amz-Checksum-Type": "FULL_OBJECT", "X-Amz-Checksum-Mode": "ENABLED"}, []byte("x"), nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%d %s", resp.StatusCode, body)
 		}
 	})
 	t.Run("DefaultCRC64NVME", func(t *testing.T) {

@@ -169,6 +169,19 @@ func checkSSEHeaders(hd http.Header) error {
 func checksumInput(rq *request) (objstore.ChecksumInput, error) {
 	hd := rq.r.Header
 	var in objstore.ChecksumInput
+	for name := range hd {
+		// An x-amz-checksum-<alg> header naming no algorithm S3 knows. The
+		// algorithm, type and mode headers share the prefix but are not
+		// checksums; S3 ignores them where an operation does not use them.
+		lower := strings.ToLower(name)
+		suffix, ok := strings.CutPrefix(lower, "x-amz-checksum-")
+		if !ok || suffix == "algorithm" || suffix == "type" || suffix == "mode" {
+			continue
+		}
+		if _, known := algorithmOfHeader(lower); !known {
+			return in, errorf("InvalidRequest", "The algorithm type you specified in x-amz-checksum- header is invalid.")
+		}
+	}
 	var empty string
 	for _, a := range checksum.Algorithms() {
 		if vals := hd.Values(a.HeaderName()); vals != nil {
