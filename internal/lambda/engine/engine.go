@@ -221,6 +221,13 @@ func unknownRuntime(id string) error {
 		Message: fmt.Sprintf("The runtime parameter of %s is not supported by sluice (supported: %s)", id, strings.Join(runtimes.IDs(), ", "))}
 }
 
+// errUndelivered is what an instance's invoke returns when its process
+// exited before taking the invocation; Invoke then tries another instance.
+var errUndelivered = errors.New("lambda engine: invocation not delivered")
+
+// maxUndelivered bounds those retries.
+const maxUndelivered = 3
+
 // Invoke runs inv on an instance of d. See lambda.Engine.
 //
 // A function that fails — throws, times out, crashes, runs out of memory,
@@ -246,11 +253,18 @@ func (e *Engine) Invoke(ctx context.Context, d *lambda.Deployment, inv *lambda.I
 		id = newRequestID()
 	}
 	in, fn, err := e.acquire(d)
+	for attempt := 0; err == nil && in != nil; attempt++ {
+		res, ierr := in.invoke(ctx, d, inv, id, false)
+		if ierr != errUndelivered || attempt == maxUndelivered {
+			if ierr == errUndelivered {
+				ierr = errors.New("lambda engine: instances keep exiting before taking an invocation")
+			}
+			return res, ierr
+		}
+		in, fn, err = e.acquire(d)
+	}
 	if err != nil {
 		return nil, err
-	}
-	if in != nil {
-		return in.invoke(ctx, d, inv, id, false)
 	}
 	in, res, err := e.start(ctx, fn, d, rt, id)
 	if in == nil {

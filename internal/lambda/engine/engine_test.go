@@ -445,3 +445,41 @@ done
 		}
 	}
 }
+
+// TestExitAfterError is a runtime client that reports an uncaught error
+// and then exits (as aws-lambda-ric does, with 129) while the engine
+// already holds it as idle: the next invocation, never taken by the dying
+// process, runs on a fresh instance instead of failing with its exit.
+func TestExitAfterError(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed")
+	}
+	bootstrap := `#!/bin/sh
+set -eu
+api="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation"
+while true; do
+  HEADERS="$(mktemp)"
+  EVENT_DATA=$(curl -sS -LD "$HEADERS" "$api/next")
+  REQUEST_ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
+  if [ "$EVENT_DATA" = '"boom"' ]; then
+    curl -sS "$api/$REQUEST_ID/error" -d '{"errorMessage":"boom","errorType":"Error"}' >/dev/null
+    sleep 0.3
+    exit 129
+  fi
+  curl -sS "$api/$REQUEST_ID/response" -d '"ok"' >/dev/null
+done
+`
+	e := newEngine(t)
+	d := deploy("exits", "provided.al2", "x.y", zipOf(t, map[string]zfile{"bootstrap": {body: bootstrap, mode: 0o755}}))
+	for i := range 3 {
+		res := invoke(t, e, d, `"boom"`)
+		if res.FunctionError == "" || !strings.Contains(string(res.Payload), `"boom"`) {
+			t.Fatalf("round %d: boom: %q %s", i, res.FunctionError, res.Payload)
+		}
+		res = invoke(t, e, d, `"fine"`)
+		wantOK(t, res)
+		if string(res.Payload) != `"ok"` {
+			t.Fatalf("round %d: after the exit: %s", i, res.Payload)
+		}
+	}
+}

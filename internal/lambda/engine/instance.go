@@ -364,6 +364,18 @@ func (in *instance) invoke(ctx context.Context, d *lambda.Deployment, inv *lambd
 	})
 	timer := time.NewTimer(timeout)
 	o, kind := in.await(ctx.Done(), timer.C)
+	if kind == waitExit && !cold && in.api.Withdraw(id) {
+		// The process exited between invocations (a runtime client that
+		// exits after reporting an uncaught error): the event never
+		// reached it, and runs on a fresh instance instead.
+		timer.Stop()
+		in.outMu.Lock()
+		in.logBuf = in.logBuf[:0]
+		in.capturing = false
+		in.outMu.Unlock()
+		in.e.release(in, false)
+		return nil, errUndelivered
+	}
 	if kind == waitCanceled {
 		// The caller went away; the function runs on, as on Lambda.
 		e := in.e

@@ -145,6 +145,21 @@ func (s *Server) Outcomes() <-chan Outcome { return s.outcomes }
 // waits for its outcome before dispatching another.
 func (s *Server) Dispatch(ev *Event) { s.events <- ev }
 
+// Withdraw takes back the event id if no /next request has taken it, and
+// reports whether it did: once the runtime's process has exited, such an
+// event was never delivered and may run elsewhere.
+func (s *Server) Withdraw(id string) bool {
+	select {
+	case ev := <-s.events:
+		if ev.RequestID == id {
+			return true
+		}
+		s.events <- ev
+	default:
+	}
+	return false
+}
+
 // Close stops the server and ends pending requests.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() { close(s.closed) })
