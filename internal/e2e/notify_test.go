@@ -271,7 +271,7 @@ func TestS3NotificationsToFunctions(t *testing.T) {
 	e.create("py-rec", notifyPy, "record", withEnv("OUT_BUCKET", "out"))
 	e.create("go-rec", notifyGo, "record", withEnv("OUT_BUCKET", "out"))
 
-	allCreated := []types.Event{"s3:ObjectCreated:*", "s3:ObjectRemoved:*", "s3:ObjectTagging:*"}
+	allCreated := []types.Event{"s3:ObjectCreated:*", "s3:ObjectRemoved:*", "s3:ObjectTagging:*", "s3:ObjectAcl:Put"}
 	pyCfg := lambdaConfig("py-config", "py-rec", allCreated, "py/")
 
 	t.Run("validation", func(t *testing.T) {
@@ -285,6 +285,14 @@ func TestS3NotificationsToFunctions(t *testing.T) {
 		}
 		// A permission for another bucket does not count.
 		e.allowS3("py-rec", "elsewhere")
+		wantErr(t, e.configure("src", false, pyCfg), "InvalidArgument", 400)
+		// Nor one for this bucket owned by another account (SourceAccount).
+		if _, err := e.lc.AddPermission(e.ctx, &lambda.AddPermissionInput{
+			FunctionName: aws.String("py-rec"), StatementId: aws.String("s3-other-account"), Action: aws.String("lambda:InvokeFunction"),
+			Principal: aws.String("s3.amazonaws.com"), SourceArn: aws.String("arn:aws:s3:::src"), SourceAccount: aws.String("111122223333"),
+		}); err != nil {
+			t.Fatal(err)
+		}
 		wantErr(t, e.configure("src", false, pyCfg), "InvalidArgument", 400)
 		// A function that does not exist.
 		wantErr(t, e.configure("src", false, lambdaConfig("", "nope", allCreated, "")), "InvalidArgument", 400)
@@ -332,7 +340,7 @@ func TestS3NotificationsToFunctions(t *testing.T) {
 		t.Fatalf("GetBucketNotificationConfiguration: %+v, %v", got, err)
 	}
 	if c := got.LambdaFunctionConfigurations[0]; aws.ToString(c.Id) != "py-config" || aws.ToString(c.LambdaFunctionArn) != fnARN("py-rec") ||
-		len(c.Events) != 3 || c.Filter == nil || len(c.Filter.Key.FilterRules) != 1 || aws.ToString(c.Filter.Key.FilterRules[0].Value) != "py/" {
+		len(c.Events) != 4 || c.Filter == nil || len(c.Filter.Key.FilterRules) != 1 || aws.ToString(c.Filter.Key.FilterRules[0].Value) != "py/" {
 		t.Errorf("configuration read back: %+v", c)
 	}
 
@@ -479,6 +487,36 @@ print(json.dumps(s3.get_bucket_notification_configuration(Bucket="vsrc")["Lambda
 		}
 		e.waitRecord("py/", "ObjectTagging:Delete", "py/mp")
 
+		// An ACL change emits ObjectAcl:Put; the same ACL again changes
+		// nothing and emits nothing.
+		if _, err := e.s3.PutBucketOwnershipControls(e.ctx, &s3.PutBucketOwnershipControlsInput{Bucket: aws.String("src"),
+			OwnershipControls: &types.OwnershipControls{Rules: []types.OwnershipControlsRule{{ObjectOwnership: types.ObjectOwnershipObjectWriter}}}}); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if _, err := e.s3.PutObjectAcl(e.ctx, &s3.PutObjectAclInput{Bucket: aws.String("src"), Key: aws.String("py/mp"),
+				GrantRead: aws.String(`uri="http://acs.amazonaws.com/groups/s3/LogDelivery"`)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r = rawRecord(e.waitRecord("py/", "ObjectAcl:Put", "py/mp"))
+		if r["eventVersion"] != "2.3" || at(r, "s3", "object", "eTag") != strings.Trim(aws.ToString(done.ETag), `"`) || at(r, "s3", "object", "size") != nil {
+			t.Errorf("ACL record %v", r)
+		}
+		l, err := e.n.Notifications().Events(e.ctx, notify.Query{Bucket: "src", Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		acls := 0
+		for _, rec := range l.Records {
+			if rec.Event == "ObjectAcl:Put" {
+				acls++
+			}
+		}
+		if acls != 1 {
+			t.Errorf("%d ObjectAcl:Put events, want 1 (the repeated ACL changes nothing)", acls)
+		}
+
 		if _, err := e.s3.DeleteObject(e.ctx, &s3.DeleteObjectInput{Bucket: aws.String("src"), Key: aws.String("py/copy")}); err != nil {
 			t.Fatal(err)
 		}
@@ -519,7 +557,7 @@ print(json.dumps(s3.get_bucket_notification_configuration(Bucket="vsrc")["Lambda
 			Body: bytes.NewReader([]byte("y")), IfNoneMatch: aws.String("*")})
 		wantErr(t, err, "PreconditionFailed", 412)
 		e.putObject("src", "elsewhere/x", []byte("x"))
-		l, err := e.n.Notifications().Events(e.ctx, notify.Query{Bucket: "src", Limit: 1000})
+		l, err = e.n.Notifications().Events(e.ctx, notify.Query{Bucket: "src", Limit: 1000})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -61,8 +61,8 @@ func (f *FunctionConfiguration) rule(name string) string {
 
 // eventTypes are the event types S3 accepts in a configuration (the S3
 // model's Event enumeration). sluice emits the ObjectCreated,
-// ObjectRemoved and ObjectTagging ones; the others are accepted, as on
-// S3, and fire when sluice gains what causes them.
+// ObjectRemoved, ObjectTagging and ObjectAcl ones; the others are
+// accepted, as on S3, and fire when sluice gains what causes them.
 var eventTypes = setOf(
 	"s3:ReducedRedundancyLostObject",
 	"s3:ObjectCreated:*", "s3:ObjectCreated:Put", "s3:ObjectCreated:Post",

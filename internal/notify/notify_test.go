@@ -368,7 +368,7 @@ func TestSetConfigurationValidatesDestinations(t *testing.T) {
 func TestEmitRecords(t *testing.T) {
 	e := newEnv(t)
 	c := &Configuration{Functions: []FunctionConfiguration{
-		fc("created", "f", ev("s3:ObjectCreated:*", "s3:ObjectRemoved:*", "s3:ObjectTagging:*")),
+		fc("created", "f", ev("s3:ObjectCreated:*", "s3:ObjectRemoved:*", "s3:ObjectTagging:*", "s3:ObjectAcl:Put")),
 	}}
 	for _, b := range []string{"photos", "versioned"} {
 		if err := e.set(t, b, c); err != nil {
@@ -389,6 +389,8 @@ func TestEmitRecords(t *testing.T) {
 		{"delete", objstore.Event{Name: objstore.EventObjectRemovedDelete, Bucket: &meta.Bucket{Name: "photos"}, Key: "red flower.jpg", Time: at, Origin: origin}},
 		{"tagging", objstore.Event{Name: objstore.EventObjectTaggingPut, Bucket: &meta.Bucket{Name: "versioned"}, Key: "a/b.txt",
 			VersionID: "0000000000000007f00dfeedfacecafe", Size: 3, ETag: "900150983cd24fb0d6963f7d28e17f72", Time: at, Origin: origin}},
+		{"acl", objstore.Event{Name: objstore.EventObjectACLPut, Bucket: &meta.Bucket{Name: "photos"}, Key: "red flower.jpg",
+			VersionID: "null", Size: 3, ETag: "900150983cd24fb0d6963f7d28e17f72", Time: at, Origin: origin}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.golden, func(t *testing.T) {
@@ -470,11 +472,11 @@ func TestRecordDecodesAsS3Event(t *testing.T) {
 	// is in ours.
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/aws/aws-lambda-go").Output()
 	if err != nil {
-		t.Skipf("locating aws-lambda-go: %v", err)
+		t.Fatalf("locating aws-lambda-go (a dependency of this module): %v", err)
 	}
 	sample, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out)), "events", "testdata", "s3-event.json"))
 	if err != nil {
-		t.Skipf("aws-lambda-go's sample: %v", err)
+		t.Fatalf("aws-lambda-go's sample: %v", err)
 	}
 	var want, got map[string]any
 	json.Unmarshal(sample, &want)

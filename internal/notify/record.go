@@ -60,7 +60,7 @@ type BucketEntity struct {
 
 // ObjectEntity describes the event's object. Which members are present
 // depends on the event: size and eTag for created objects, eTag for
-// tagging, versionId on buckets that have (had) versioning, sequencer for
+// tagging and ACL changes, versionId on buckets that have (had) versioning, sequencer for
 // creations and removals.
 type ObjectEntity struct {
 	// Key is URL-encoded in form style (a space is "+").
@@ -115,7 +115,7 @@ func (s *Service) record(ev *objstore.Event, encodedKey, configID, sequencer str
 		obj.Size, obj.ETag, obj.Sequencer = &size, ev.ETag, sequencer
 	case strings.HasPrefix(ev.Name, "ObjectRemoved:"):
 		obj.Sequencer = sequencer
-	case strings.HasPrefix(ev.Name, "ObjectTagging:"):
+	case strings.HasPrefix(ev.Name, "ObjectTagging:"), strings.HasPrefix(ev.Name, "ObjectAcl:"):
 		obj.ETag = ev.ETag
 	}
 	return EventRecord{

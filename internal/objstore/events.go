@@ -24,6 +24,7 @@ const (
 	EventObjectRemovedDeleteMarkerCreated     = "ObjectRemoved:DeleteMarkerCreated"
 	EventObjectTaggingPut                     = "ObjectTagging:Put"
 	EventObjectTaggingDelete                  = "ObjectTagging:Delete"
+	EventObjectACLPut                         = "ObjectAcl:Put"
 )
 
 // Origin identifies the request behind a change, for the event records it

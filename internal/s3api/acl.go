@@ -638,7 +638,7 @@ func (h *Handler) putObjectACL(rq *request) error {
 		return errACLNotSupported()
 	}
 	blockPublic := publicAccessBlockOf(b).BlockPublicAcls
-	v, err := h.store.UpdateObjectVersion(rq.ctx(), rq.bucket, rq.key, rq.query.Get("versionId"), func(v *meta.Version) error {
+	v, err := h.store.UpdateObjectVersion(rq.ctx(), rq.bucket, rq.key, rq.query.Get("versionId"), h.origin(rq), func(v *meta.Version) error {
 		owner := objectOwner(b, v)
 		if spec.docOwner != "" && spec.docOwner != owner {
 			return errorf("AccessDenied", "Access Denied")
