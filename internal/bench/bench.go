@@ -20,6 +20,16 @@
 //     --list-keys key space, which is populated once and found again through
 //     a marker object on later runs.
 //
+// Comparisons: --peer names a second endpoint (with its own --peer-name and
+// credentials) measured in the same run; the targets take turns at every
+// put/get run, in alternating order, and the output ends with the ratios of
+// the target's rows to the peer's. --disk-dir measures the raw disk first
+// (sequential writes of --large-size files with fsync, as "dd bs=1M
+// conv=fsync" does, then reads), and large-object MB/s is compared with it.
+// --pid and --peer-pid name the server processes, whose peak RSS and CPU
+// during each measurement are read from /proc. The output ends with the
+// verdicts on issue 2's targets that the rows allow checking.
+//
 // MB/s is decimal (10^6 bytes per second), as dd reports it. Every response
 // status is checked; failed operations are counted, the first few are
 // printed, and RunS3 returns an error when any operation failed.
@@ -57,9 +67,7 @@ func runS3(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	r := newRunner(cfg, stdout, stderr)
-	defer r.close()
-	return r.run(ctx)
+	return runTargets(ctx, cfg, stdout, stderr)
 }
 
 // opSet is the set of benchmark phases selected with --ops.
@@ -93,6 +101,26 @@ type config struct {
 	timeout time.Duration
 	json    bool
 	keep    bool
+
+	// name labels the target's rows; pid, if positive, is the target
+	// server's process, whose peak RSS and CPU are sampled.
+	name string
+	pid  int
+	// peer, if set, is a second endpoint measured in the same run, phase by
+	// phase, with its own name, credentials and process.
+	peer *peerConfig
+	// diskDir, if set, is where the disk baseline (dd-like sequential write
+	// with fsync, then read back) runs, for comparison with large objects.
+	diskDir string
+}
+
+// peerConfig is the second target of a comparison run.
+type peerConfig struct {
+	endpoint  *url.URL
+	name      string
+	accessKey string
+	secretKey string
+	pid       int
 }
 
 // maxConcurrency is the largest number of connections any phase opens.
@@ -141,19 +169,47 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&cfg.timeout, "timeout", 5*time.Minute, "per-request timeout, including the body")
 	fs.BoolVar(&cfg.json, "json", false, "print one JSON object per line instead of a table")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the objects the put, get and large phases wrote (the list key space is always kept)")
+	fs.StringVar(&cfg.name, "name", "target", "label of --endpoint in the output")
+	fs.IntVar(&cfg.pid, "pid", 0, "process ID of the --endpoint server, to report its peak RSS and CPU (Linux /proc)")
+	var peer peerConfig
+	var peerEndpoint string
+	fs.StringVar(&peerEndpoint, "peer", "", "second S3 endpoint `URL` measured in the same run, interleaved with --endpoint, with ratios")
+	fs.StringVar(&peer.name, "peer-name", "peer", "label of --peer in the output")
+	fs.StringVar(&peer.accessKey, "peer-access-key", "", "access key ID for --peer")
+	fs.StringVar(&peer.secretKey, "peer-secret-key", "", "secret access key for --peer")
+	fs.IntVar(&peer.pid, "peer-pid", 0, "process ID of the --peer server")
+	fs.StringVar(&cfg.diskDir, "disk-dir", "", "measure the raw disk first: write --large-count files of --large-size in `dir` with fsync (as dd conv=fsync), then read them")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
+	}
+	if peerEndpoint != "" {
+		pu, err := parseEndpoint(peerEndpoint)
+		if err != nil {
+			return config{}, fmt.Errorf("bench s3: --peer: %w", err)
+		}
+		peer.endpoint = pu
+		if (peer.accessKey == "") != (peer.secretKey == "") {
+			return config{}, errors.New("bench s3: --peer-access-key and --peer-secret-key must be given together")
+		}
+		if peer.name == cfg.name {
+			return config{}, fmt.Errorf("bench s3: --name and --peer-name are both %q", cfg.name)
+		}
+		cfg.peer = &peer
+	}
+	for _, pid := range []int{cfg.pid, peer.pid} {
+		if pid != 0 {
+			if _, err := readProc(pid); err != nil {
+				return config{}, fmt.Errorf("bench s3: --pid/--peer-pid %d: %w", pid, err)
+			}
+		}
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("bench s3: unexpected argument %q", fs.Arg(0))
 	}
 
-	u, err := url.Parse(endpoint)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return config{}, fmt.Errorf("bench s3: --endpoint %q: want http(s)://host[:port]", endpoint)
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return config{}, fmt.Errorf("bench s3: --endpoint %q: must not have a query or fragment", endpoint)
+	u, err := parseEndpoint(endpoint)
+	if err != nil {
+		return config{}, fmt.Errorf("bench s3: --endpoint: %w", err)
 	}
 	cfg.endpoint = u
 	cfg.sizes, cfg.concurrency, cfg.ops, cfg.largeSize = sizes, conc, opSet(ops), int64(large)
@@ -183,6 +239,17 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return config{}, errors.New("bench s3: --timeout must be positive")
 	}
 	return cfg, nil
+}
+
+func parseEndpoint(endpoint string) (*url.URL, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%q: want http(s)://host[:port]", endpoint)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("%q: must not have a query or fragment", endpoint)
+	}
+	return u, nil
 }
 
 // sizeValue is a byte count flag accepting units (4KiB, 1MiB, 1MB, 512).

@@ -21,6 +21,9 @@ type sample struct {
 	elapsed time.Duration
 	cpu     time.Duration // client CPU (user+system) spent meanwhile; 0 if unknown
 	hist    histogram     // latencies of successful operations
+	// server is the target server's peak RSS and CPU meanwhile, when its
+	// process is known (--pid).
+	server *procUsage
 }
 
 // measure runs conc workers until dur has passed (dur > 0) or maxOps
@@ -28,7 +31,13 @@ type sample struct {
 // called once per worker, before the clock starts, so per-worker state (read
 // buffers, written-key lists) is set up outside the measurement.
 func (r *runner) measure(ctx context.Context, conc int, dur time.Duration, maxOps int64, newOp func(worker int) opFunc) *sample {
-	return measure(ctx, &r.errs, conc, dur, maxOps, newOp)
+	if r.pid == 0 {
+		return measure(ctx, &r.errs, conc, dur, maxOps, newOp)
+	}
+	w := watchProc(r.pid, r.stderr)
+	s := measure(ctx, &r.errs, conc, dur, maxOps, newOp)
+	s.server = w.stop()
+	return s
 }
 
 // measure is runner.measure for any benchmark: failed operations are

@@ -14,6 +14,7 @@ import (
 // summarised over its runs. With --json it is printed as one JSON object.
 type result struct {
 	Type        string  `json:"type"` // always "result"
+	Target      string  `json:"target"`
 	Endpoint    string  `json:"endpoint"`
 	Op          string  `json:"op"`
 	SizeBytes   int64   `json:"size_bytes"`
@@ -28,7 +29,11 @@ type result struct {
 	P50ms       float64 `json:"p50_ms"`
 	P99ms       float64 `json:"p99_ms"`
 	ClientCPU   float64 `json:"client_cpu_pct"`
-	Errors      int64   `json:"errors"`
+	// ServerRSSMiB and ServerCPU are the target server's peak RSS and CPU
+	// (percent of one core), when its process is known.
+	ServerRSSMiB float64 `json:"server_peak_rss_mib,omitempty"`
+	ServerCPU    float64 `json:"server_cpu_pct,omitempty"`
+	Errors       int64   `json:"errors"`
 }
 
 // envInfo is the first line of --json output: where and how it ran.
@@ -59,7 +64,7 @@ func summarize(op string, size int64, label string, conc int, samples []*sample)
 		Concurrency: conc,
 		Runs:        len(samples),
 	}
-	var opsPerSec, mbPerSec, p50, p99, cpu []float64
+	var opsPerSec, mbPerSec, p50, p99, cpu, srvRSS, srvCPU []float64
 	for _, s := range samples {
 		secs := s.elapsed.Seconds()
 		res.Ops += s.ops
@@ -73,12 +78,18 @@ func summarize(op string, size int64, label string, conc int, samples []*sample)
 		p50 = append(p50, ms(s.hist.quantile(0.50)))
 		p99 = append(p99, ms(s.hist.quantile(0.99)))
 		cpu = append(cpu, 100*s.cpu.Seconds()/secs)
+		if s.server != nil {
+			srvRSS = append(srvRSS, float64(s.server.peakRSS)/(1<<20))
+			srvCPU = append(srvCPU, 100*s.server.cpu.Seconds()/secs)
+		}
 	}
 	res.OpsPerSec = median(opsPerSec)
 	res.MBPerSec = median(mbPerSec)
 	res.P50ms = median(p50)
 	res.P99ms = median(p99)
 	res.ClientCPU = median(cpu)
+	res.ServerRSSMiB = median(srvRSS)
+	res.ServerCPU = median(srvCPU)
 	return res
 }
 
@@ -96,21 +107,33 @@ func median(v []float64) float64 {
 	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
-// reporter prints the header and result rows as a table or as JSON lines.
+// reporter prints the header and result rows as a table or as JSON lines,
+// and keeps the rows for the comparison of targets.
 type reporter struct {
-	w        io.Writer
-	json     bool
-	endpoint string
+	w    io.Writer
+	json bool
+	// targets shows a TARGET column (several targets); server shows the
+	// server RSS and CPU columns (a server process is known).
+	targets, server bool
 	// tableStarted records whether the column headings have been printed.
 	tableStarted bool
+	results      []result
 }
 
-const tableFormat = "%-10s %10s %5s %11s %9s %9s %9s %5s %7s\n"
+const (
+	tableFormat  = "%-10s %10s %5s %11s %9s %9s %9s %5s %7s"
+	targetFormat = "%-10s "
+	serverFormat = " %8s %7s"
+)
 
 func (p *reporter) header(cfg config) {
+	endpoint := cfg.endpoint.String()
+	if cfg.peer != nil {
+		endpoint = cfg.name + " " + endpoint + ", " + cfg.peer.name + " " + cfg.peer.endpoint.String()
+	}
 	info := envInfo{
 		Type:       "env",
-		Endpoint:   p.endpoint,
+		Endpoint:   endpoint,
 		Bucket:     cfg.bucket,
 		Region:     cfg.region,
 		NumCPU:     runtime.NumCPU(),
@@ -141,26 +164,50 @@ func (p *reporter) header(cfg config) {
 		plan = append(plan, fmt.Sprintf("list %d samples over %d keys", cfg.listSamples, cfg.listKeys))
 	}
 	fmt.Fprintf(p.w, "ops: %s; %s\n", info.Ops, strings.Join(plan, "; "))
-	fmt.Fprintf(p.w, "MB/s is 10^6 bytes/s; latencies are per request, full body included; CPU%% is this client's, of one core\n\n")
+	if cfg.diskDir != "" {
+		fmt.Fprintf(p.w, "disk baseline: %d x %s written to %s with fsync, then read back\n", cfg.largeCount, formatSize(cfg.largeSize), cfg.diskDir)
+	}
+	fmt.Fprintf(p.w, "MB/s is 10^6 bytes/s; latencies are per request, full body included; CPU%% is this client's, of one core\n")
+	if p.server {
+		fmt.Fprintf(p.w, "SRV-RSS is the server's peak resident set during the measurement; SRV-CPU%% its CPU, of one core\n")
+	}
+	fmt.Fprintln(p.w)
 }
 
 func (p *reporter) result(res result) {
-	res.Endpoint = p.endpoint
+	p.results = append(p.results, res)
 	if p.json {
 		p.writeJSON(res)
 		return
 	}
 	if !p.tableStarted {
-		fmt.Fprintf(p.w, tableFormat, "OP", "SIZE", "CONC", "OPS/S", "MB/S", "P50", "P99", "CPU%", "ERRORS")
+		p.row("TARGET", "OP", "SIZE", "CONC", "OPS/S", "MB/S", "P50", "P99", "CPU%", "ERRORS", "SRV-RSS", "SRV-CPU%")
 		p.tableStarted = true
 	}
 	mbps := "-"
 	if res.SizeBytes > 0 {
 		mbps = fmt.Sprintf("%.1f", res.MBPerSec)
 	}
-	fmt.Fprintf(p.w, tableFormat, res.Op, res.Size, fmt.Sprint(res.Concurrency),
+	rss, srvCPU := "-", "-"
+	if res.ServerRSSMiB > 0 {
+		rss, srvCPU = fmt.Sprintf("%.0fMiB", res.ServerRSSMiB), fmt.Sprintf("%.0f", res.ServerCPU)
+	}
+	p.row(res.Target, res.Op, res.Size, fmt.Sprint(res.Concurrency),
 		fmt.Sprintf("%.1f", res.OpsPerSec), mbps, formatLatency(res.P50ms), formatLatency(res.P99ms),
-		fmt.Sprintf("%.0f", res.ClientCPU), fmt.Sprint(res.Errors))
+		fmt.Sprintf("%.0f", res.ClientCPU), fmt.Sprint(res.Errors), rss, srvCPU)
+}
+
+// row prints one table line; the target and server columns only when the
+// run has them.
+func (p *reporter) row(target, op, size, conc, ops, mbps, p50, p99, cpu, errs, rss, srvCPU string) {
+	if p.targets {
+		fmt.Fprintf(p.w, targetFormat, target)
+	}
+	fmt.Fprintf(p.w, tableFormat, op, size, conc, ops, mbps, p50, p99, cpu, errs)
+	if p.server {
+		fmt.Fprintf(p.w, serverFormat, rss, srvCPU)
+	}
+	fmt.Fprintln(p.w)
 }
 
 func (p *reporter) writeJSON(v any) {

@@ -31,9 +31,11 @@ const (
 	printedErrors = 5
 )
 
-// runner carries the state of one "bench s3" invocation.
+// runner carries the state of "bench s3" against one target.
 type runner struct {
-	cfg    config
+	cfg    config // with the target's endpoint and credentials
+	name   string
+	pid    int // the target server's process, 0 if unknown
 	client *client
 	rep    *reporter
 	stderr io.Writer
@@ -45,7 +47,7 @@ type runner struct {
 	prefix string
 }
 
-func newRunner(cfg config, stdout, stderr io.Writer) *runner {
+func newRunner(cfg config, name string, pid int, rep *reporter, stderr io.Writer) *runner {
 	largest := int64(0)
 	for _, s := range cfg.sizes {
 		largest = max(largest, s)
@@ -60,8 +62,10 @@ func newRunner(cfg config, stdout, stderr io.Writer) *runner {
 
 	return &runner{
 		cfg:     cfg,
+		name:    name,
+		pid:     pid,
 		client:  newClient(cfg, cfg.maxConcurrency()),
-		rep:     &reporter{w: stdout, json: cfg.json, endpoint: cfg.endpoint.String()},
+		rep:     rep,
 		stderr:  stderr,
 		errs:    errorLog{w: stderr, limit: printedErrors},
 		payload: payload,
@@ -71,34 +75,11 @@ func newRunner(cfg config, stdout, stderr io.Writer) *runner {
 
 func (r *runner) close() { r.client.close() }
 
-func (r *runner) run(ctx context.Context) error {
-	r.rep.header(r.cfg)
-	if r.client.anonymous {
-		fmt.Fprintln(r.stderr, "warning: no access key (--access-key or $AWS_ACCESS_KEY_ID): sending unsigned requests")
-	}
-	if err := r.preflight(ctx); err != nil {
-		return err
-	}
-	if r.cfg.ops.put || r.cfg.ops.get {
-		if err := r.runPutGet(ctx); err != nil {
-			return err
-		}
-	}
-	if r.cfg.ops.large {
-		if err := r.runLarge(ctx); err != nil {
-			return err
-		}
-	}
-	if r.cfg.ops.list {
-		if err := r.runList(ctx); err != nil {
-			return err
-		}
-	}
-	if n := r.errs.count(); n > 0 {
-		return fmt.Errorf("bench s3: %d operations against %s failed (the first %d are printed above)",
-			n, r.cfg.endpoint, min(n, printedErrors))
-	}
-	return nil
+// report prints res as a row of this target.
+func (r *runner) report(res result) {
+	res.Target = r.name
+	res.Endpoint = r.cfg.endpoint.String()
+	r.rep.result(res)
 }
 
 // preflight creates the bucket if needed and round-trips one object, so a
@@ -143,48 +124,65 @@ func readBuffer(size int64) []byte {
 	return make([]byte, min(max(size, 4<<10), 256<<10))
 }
 
-func (r *runner) runPutGet(ctx context.Context) error {
-	for _, size := range r.cfg.sizes {
+// runPutGet measures PUT and GET for every size and concurrency on every
+// target. The targets take turns at each run, in alternating order, so that
+// a change of load on a shared machine falls on all of them alike.
+func runPutGet(ctx context.Context, cfg config, targets []*runner) error {
+	for _, size := range cfg.sizes {
 		label := formatSize(size)
-		var seeded []string
-		if !r.cfg.ops.put {
-			var err error
-			if seeded, err = r.seed(ctx, size); err != nil {
-				return err
-			}
-		}
-		for _, conc := range r.cfg.concurrency {
-			var puts, gets []*sample
-			for run := range r.cfg.runs {
-				keys := seeded
-				if r.cfg.ops.put {
-					prefix := fmt.Sprintf("%sobj/%s/c%d/r%d/", r.prefix, label, conc, run)
-					s, written := r.measurePut(ctx, size, conc, prefix)
-					puts = append(puts, s)
-					keys = written
-				}
-				if r.cfg.ops.get && ctx.Err() == nil {
-					if len(keys) == 0 {
-						r.errs.note(fmt.Errorf("get %s c%d: no objects to read (every PUT failed)", label, conc))
-					} else {
-						gets = append(gets, r.measureGet(ctx, size, conc, keys))
-					}
-				}
-				if r.cfg.ops.put {
-					r.cleanup(ctx, keys)
-				}
-				if err := ctx.Err(); err != nil {
+		seeded := make([][]string, len(targets))
+		if !cfg.ops.put {
+			for i, r := range targets {
+				var err error
+				if seeded[i], err = r.seed(ctx, size); err != nil {
 					return err
 				}
 			}
-			if len(puts) > 0 {
-				r.rep.result(summarize("put", size, label, conc, puts))
+		}
+		for _, conc := range cfg.concurrency {
+			puts := make([][]*sample, len(targets))
+			gets := make([][]*sample, len(targets))
+			for run := range cfg.runs {
+				for j := range targets {
+					i := j
+					if run%2 == 1 {
+						i = len(targets) - 1 - j
+					}
+					r := targets[i]
+					keys := seeded[i]
+					if cfg.ops.put {
+						prefix := fmt.Sprintf("%sobj/%s/c%d/r%d/", r.prefix, label, conc, run)
+						s, written := r.measurePut(ctx, size, conc, prefix)
+						puts[i] = append(puts[i], s)
+						keys = written
+					}
+					if cfg.ops.get && ctx.Err() == nil {
+						if len(keys) == 0 {
+							r.errs.note(fmt.Errorf("get %s c%d: no objects to read (every PUT failed)", label, conc))
+						} else {
+							gets[i] = append(gets[i], r.measureGet(ctx, size, conc, keys))
+						}
+					}
+					if cfg.ops.put {
+						r.cleanup(ctx, keys)
+					}
+					if err := ctx.Err(); err != nil {
+						return err
+					}
+				}
 			}
-			if len(gets) > 0 {
-				r.rep.result(summarize("get", size, label, conc, gets))
+			for i, r := range targets {
+				if len(puts[i]) > 0 {
+					r.report(summarize("put", size, label, conc, puts[i]))
+				}
+				if len(gets[i]) > 0 {
+					r.report(summarize("get", size, label, conc, gets[i]))
+				}
 			}
 		}
-		r.cleanup(ctx, seeded)
+		for i, r := range targets {
+			r.cleanup(ctx, seeded[i])
+		}
 	}
 	return ctx.Err()
 }
@@ -270,7 +268,7 @@ func (r *runner) runLarge(ctx context.Context) error {
 			return size, r.client.put(ctx, keys[seq], size, r.body(size, seq))
 		}
 	})
-	r.rep.result(summarize("large-put", size, label, 1, []*sample{put}))
+	r.report(summarize("large-put", size, label, 1, []*sample{put}))
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -280,7 +278,7 @@ func (r *runner) runLarge(ctx context.Context) error {
 			return r.client.get(ctx, keys[seq], size, buf)
 		}
 	})
-	r.rep.result(summarize("large-get", size, label, 1, []*sample{get}))
+	r.report(summarize("large-get", size, label, 1, []*sample{get}))
 	r.cleanup(ctx, keys)
 	return ctx.Err()
 }
@@ -331,7 +329,7 @@ func (r *runner) runList(ctx context.Context) error {
 	})
 	res := summarize("list", 0, countLabel(n)+" keys", r.cfg.listConcurrency, []*sample{s})
 	res.Keys = n
-	r.rep.result(res)
+	r.report(res)
 	return ctx.Err()
 }
 
