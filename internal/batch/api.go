@@ -117,6 +117,9 @@ func (s *Service) createJob(rq *s3control.Request) error {
 	if err != nil {
 		return err
 	}
+	if id == j.ID && s.opts.Observe != nil {
+		s.opts.Observe(id, "", StatusNew)
+	}
 	s.Kick()
 	return rq.WriteXML(http.StatusOK, &createJobResult{Xmlns: s3control.Namespace, JobID: id})
 }

@@ -97,6 +97,10 @@ type Options struct {
 	// ThresholdTasks is how many tasks must have run before the failure
 	// rate can fail a job (default 1,000).
 	ThresholdTasks int64
+	// Observe, when set, is called after each committed change of a
+	// job's status, in order for each job (for tests and metrics). It
+	// must return quickly.
+	Observe func(jobID string, from, to Status)
 }
 
 func (o *Options) defaults() {

@@ -275,21 +275,84 @@ func TestEventSchemas(t *testing.T) {
 	}
 }
 
-// lambdaGoTestdata finds aws-lambda-go's events/testdata in the module
-// cache.
+// lambdaGoTestdata is aws-lambda-go's events/testdata, in the module
+// cache at the version go.mod requires (the tests import the module, so
+// it is there).
 func lambdaGoTestdata(t *testing.T) string {
 	t.Helper()
-	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/aws/aws-lambda-go").Output()
 	if err != nil {
-		t.Skipf("cannot find the module cache: %v", err)
+		t.Fatalf("go list -m github.com/aws/aws-lambda-go: %v", err)
 	}
-	gomod := strings.TrimSpace(string(out))
-	matches, _ := filepath.Glob(filepath.Join(gomod, "github.com", "aws", "aws-lambda-go@*", "events", "testdata"))
-	if len(matches) == 0 {
-		t.Skip("aws-lambda-go's testdata is not in the module cache")
+	dir := filepath.Join(strings.TrimSpace(string(out)), "events", "testdata")
+	if _, err := os.Stat(filepath.Join(dir, "s3-batch-job-event-response.json")); err != nil {
+		t.Fatalf("aws-lambda-go's batch testdata: %v", err)
 	}
-	sort.Strings(matches)
-	return matches[len(matches)-1]
+	return dir
+}
+
+// TestLambdaGoResponses answers tasks in the format of aws-lambda-go's
+// events/testdata/s3-batch-job-event-response.json and with its
+// events.S3BatchJobResponse type: sluice must accept both as AWS does.
+func TestLambdaGoResponses(t *testing.T) {
+	sample, err := os.ReadFile(filepath.Join(lambdaGoTestdata(t), "s3-batch-job-event-response.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine := &fakeEngine{invoke: func(_ *lambda.Deployment, payload []byte) (*lambda.Result, error) {
+		var ev events.S3BatchJobEventV2
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			return nil, err
+		}
+		switch ev.Tasks[0].S3Key {
+		case "echo":
+			// The sample, with this task's IDs echoed.
+			var resp map[string]any
+			json.Unmarshal(sample, &resp)
+			resp["invocationId"] = ev.InvocationID
+			resp["invocationSchemaVersion"] = ev.InvocationSchemaVersion
+			resp["results"].([]any)[0].(map[string]any)["taskId"] = ev.Tasks[0].TaskID
+			raw, _ := json.Marshal(resp)
+			return &lambda.Result{Payload: raw}, nil
+		case "verbatim":
+			// The sample as is: its taskId is not this task's, so its
+			// treatMissingKeysAs (PermanentFailure) decides.
+			return &lambda.Result{Payload: sample}, nil
+		case "typed":
+			raw, _ := json.Marshal(events.S3BatchJobResponse{
+				InvocationSchemaVersion: ev.InvocationSchemaVersion, TreatMissingKeysAs: "PermanentFailure", InvocationID: ev.InvocationID,
+				Results: []events.S3BatchJobResult{{TaskID: ev.Tasks[0].TaskID, ResultCode: "Succeeded", ResultString: "typed " + ev.Job.UserArguments["who"]}},
+			})
+			return &lambda.Result{Payload: raw}, nil
+		}
+		return nil, fmt.Errorf("unexpected key %q", ev.Tasks[0].S3Key)
+	}}
+	e := withEngine(t, engine)
+	e.bucket("data")
+	e.bucket("rep")
+	arn := e.function("worker", map[string]string{"app.py": "def handler(e, c): pass\n"})
+	id := e.create(&s3control.CreateJobInput{
+		Manifest: e.manifest("data", "m.csv", bucketKey, "data,echo", "data,verbatim", "data,typed"),
+		Operation: &types.JobOperation{LambdaInvoke: &types.LambdaInvokeOperation{FunctionArn: aws.String(arn),
+			InvocationSchemaVersion: aws.String("2.0"), UserArguments: map[string]string{"who": "go"}}},
+		Report: report("rep", ""),
+	})
+	e.wait(id, 30*time.Second, types.JobStatusComplete)
+	_, rows := e.readReport("rep", "", id)
+	got := rowsByKey(t, rows)
+	want := map[string]reportRow{
+		"echo":     {"data", "echo", "", "succeeded", "200", "", `["Mary Major", "John Stiles"]`},
+		"verbatim": {"data", "verbatim", "", "failed", "200", "PermanentFailure", "The function's response has no result for this task."},
+		"typed":    {"data", "typed", "", "succeeded", "200", "", "typed go"},
+	}
+	if len(got) != len(want) {
+		t.Errorf("report rows %+v", rows)
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s:\n got %+v\nwant %+v", k, got[k], w)
+		}
+	}
 }
 
 // fieldPaths lists the paths of every field of a JSON document

@@ -25,6 +25,12 @@ func (s *Service) prepare(ctx context.Context, w *worker, j *Job) {
 		}
 	}()
 
+	// The scheduler decided from a snapshot: prepare only a job the
+	// store says is Preparing.
+	j, err := s.job(ctx, j.ID)
+	if err != nil || j.Status != StatusPreparing {
+		return
+	}
 	src, total, gen, err := s.prepareSource(ctx, j)
 	if w.stopped() != stopNone {
 		return // cancelled (the scheduler finishes the job) or shutting down (it is prepared again)

@@ -93,6 +93,15 @@ type reportFile struct {
 	rows   int
 }
 
+// reportManifest is a report's manifest.json, its members in the order
+// of AWS's example.
+type reportManifest struct {
+	Format             string        `json:"Format"`
+	ReportCreationDate string        `json:"ReportCreationDate"`
+	Results            []reportEntry `json:"Results"`
+	ReportSchema       string        `json:"ReportSchema"`
+}
+
 // reportEntry is one element of a report manifest's Results.
 type reportEntry struct {
 	TaskExecutionStatus string `json:"TaskExecutionStatus"`
@@ -186,7 +195,7 @@ func (s *Service) writeReport(ctx context.Context, j *Job) error {
 		key := base + "/results/" + hex.EncodeToString(name[:]) + ".csv"
 		_, err = s.objects.PutObject(ctx, &objstore.PutInput{
 			Bucket: bucket, Key: key, Owner: s.owner, Body: rf.f, Size: size,
-			Meta: objstore.ObjectMeta{ContentType: "text/csv"}, Origin: s.origin(j.ID),
+			Meta: objstore.ObjectMeta{ContentType: "text/csv"}, Encryption: reportEncryption(), Origin: s.origin(j.ID),
 		})
 		if err != nil {
 			return reportError(err, bucket)
@@ -196,20 +205,24 @@ func (s *Service) writeReport(ctx context.Context, j *Job) error {
 	if results == nil {
 		results = []reportEntry{}
 	}
-	raw, err := json.MarshalIndent(map[string]any{
-		"Format":             ReportFormat,
-		"ReportCreationDate": s.now().UTC().Format(timeFormat),
-		"Results":            results,
-		"ReportSchema":       reportSchema,
+	raw, err := json.MarshalIndent(reportManifest{
+		Format:             ReportFormat,
+		ReportCreationDate: s.now().UTC().Format(timeFormat),
+		Results:            results,
+		ReportSchema:       reportSchema,
 	}, "", "    ")
 	if err != nil {
 		return err
 	}
-	if _, err := s.putSmall(ctx, j.ID, bucket, base+"/manifest.json", "application/json", raw, objstore.Encryption{}); err != nil {
+	if _, err := s.putSmall(ctx, j.ID, bucket, base+"/manifest.json", "application/json", raw, reportEncryption()); err != nil {
 		return reportError(err, bucket)
 	}
 	return nil
 }
+
+// reportEncryption is how reports are stored: AWS encrypts every
+// completion report with SSE-S3.
+func reportEncryption() objstore.Encryption { return objstore.Encryption{Method: objstore.SSES3} }
 
 func reportError(err error, bucket string) error {
 	var oe *objstore.Error

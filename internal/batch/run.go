@@ -19,6 +19,13 @@ import (
 func (s *Service) run(ctx context.Context, w *worker, j *Job) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// The scheduler decided from a snapshot: the job may have moved on
+	// (and an earlier worker committed progress) since. Run only what
+	// the store says is Active, from its committed checkpoint.
+	j, err := s.job(ctx, j.ID)
+	if err != nil || j.Status != StatusActive {
+		return
+	}
 	c, err := s.newCoordinator(ctx, w, j)
 	if err != nil {
 		if ctx.Err() == nil && w.stopped() == stopNone {

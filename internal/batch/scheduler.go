@@ -92,15 +92,20 @@ var errUnchanged = errors.New("batch: unchanged")
 // the record as committed. fn may run more than once; returning
 // errUnchanged commits nothing and returns the record as read.
 func (s *Service) updateJob(ctx context.Context, id string, fn func(j *Job) error) (*Job, error) {
-	var out *Job
+	var (
+		out  *Job
+		from Status
+	)
 	err := s.meta.Update(ctx, func(tx meta.Tx) error {
 		j, err := loadJob(tx, id)
 		if err != nil {
 			return err
 		}
+		from = j.Status
 		if err := fn(j); err != nil {
 			if errors.Is(err, errUnchanged) {
 				out = j
+				from = j.Status
 				return nil
 			}
 			return err
@@ -108,6 +113,9 @@ func (s *Service) updateJob(ctx context.Context, id string, fn func(j *Job) erro
 		out = j
 		return putJob(tx, j)
 	})
+	if err == nil && out.Status != from && s.opts.Observe != nil {
+		s.opts.Observe(id, from, out.Status)
+	}
 	return out, err
 }
 

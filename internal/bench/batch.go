@@ -74,6 +74,7 @@ type batchConfig struct {
 	rssDuration time.Duration
 	serverPID   int
 	goBootstrap string
+	fnConc      int
 	prefix      string
 	keep        bool
 	phases      []string
@@ -107,6 +108,7 @@ func parseBatchConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.IntVar(&cfg.lines, "manifest-lines", 10_000_000, "lines of the manifest of the memory phase")
 	fs.DurationVar(&cfg.rssDuration, "rss-duration", 30*time.Second, "how long the memory phase's job runs before it is cancelled")
 	fs.IntVar(&cfg.serverPID, "server-pid", 0, "the server's process `ID`, whose VmRSS the memory phase samples (skipped without it)")
+	fs.IntVar(&cfg.fnConc, "function-concurrency", 0, "reserved concurrency of the no-op function, which bounds the LambdaInvoke job's tasks in flight (0: none; the job's own limit applies)")
 	fs.StringVar(&cfg.goBootstrap, "go-bootstrap", "", "prebuilt no-op batch function `binary` (default: build one with the go command)")
 	fs.StringVar(&cfg.prefix, "prefix", "sluice-bench-batch", "name prefix of the buckets and function created")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the buckets, objects and function")
@@ -310,6 +312,13 @@ func (r *batchRunner) createFunction(ctx context.Context) error {
 		return fmt.Errorf("bench batch: creating the function: %w", err)
 	}
 	r.fnARN = aws.ToString(out.FunctionArn)
+	if r.cfg.fnConc > 0 {
+		if _, err := r.fn.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{
+			FunctionName: aws.String(r.fnName), ReservedConcurrentExecutions: aws.Int32(int32(r.cfg.fnConc)),
+		}); err != nil {
+			return fmt.Errorf("bench batch: setting the function's concurrency: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -551,8 +560,9 @@ func (r *batchRunner) rssPhase(ctx context.Context) (batchResult, error) {
 	if err != nil {
 		return batchResult{}, err
 	}
+	// peak is the largest sample taken while the job exists (from its
+	// creation to its end), whatever the memory before it.
 	var peak atomic.Int64
-	peak.Store(base)
 	sctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -586,8 +596,8 @@ func (r *batchRunner) rssPhase(ctx context.Context) (batchResult, error) {
 func (r *batchRunner) print(res batchResult) {
 	switch res.phase {
 	case "rss":
-		fmt.Fprintf(r.stdout, "  job %s after %d tasks; server RSS before %s, peak %s (+%s)\n\n", res.status, res.tasks,
-			formatSize(res.baseRSS), formatSize(res.peakRSS), formatSize(res.peakRSS-res.baseRSS))
+		fmt.Fprintf(r.stdout, "  job %s after %d tasks; server RSS before the manifest upload %s, peak while the job ran %s\n\n", res.status, res.tasks,
+			formatSize(res.baseRSS), formatSize(res.peakRSS))
 	default:
 		fmt.Fprintf(r.stdout, "  job %s: %d tasks (%d failed); active %s → %.0f tasks/s; create to end %s → %.0f tasks/s\n\n",
 			res.status, res.tasks, res.failed, res.active.Round(time.Millisecond), res.activeTPS, res.whole.Round(time.Millisecond), res.wholeTPS)
