@@ -44,6 +44,15 @@ func TestRcloneSigV2(t *testing.T) {
 		{name: "create bucket as sent", method: http.MethodPut, path: "/" + b + "-new",
 			date: now.Format(time.RFC1123), signed: "/" + b + "-new",
 			lockHeader: true, wantStatus: http.StatusOK},
+		// rclone signs only the sub-resources of S3's SigV2 documentation,
+		// botocore also the newer ones (object-lock, tagging, ...): both
+		// forms verify (404: no configuration, but authenticated).
+		{name: "newer sub-resource left out", method: http.MethodGet, path: "/" + b + "?object-lock",
+			date: now.Format(time.RFC1123), signed: "/" + b, wantStatus: http.StatusNotFound},
+		{name: "newer sub-resource signed", method: http.MethodGet, path: "/" + b + "?object-lock",
+			date: now.Format(time.RFC1123), signed: "/" + b + "/?object-lock", wantStatus: http.StatusNotFound},
+		{name: "documented sub-resource left out", method: http.MethodGet, path: "/" + b + "?versioning",
+			date: now.Format(time.RFC1123), signed: "/" + b, wantStatus: http.StatusForbidden},
 		{name: "object", method: http.MethodHead, path: "/" + b + "/k",
 			date: now.Format(time.RFC1123), signed: "/" + b + "/k", wantStatus: http.StatusOK},
 		{name: "object signed without its key", method: http.MethodHead, path: "/" + b + "/k",

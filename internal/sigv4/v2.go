@@ -33,6 +33,15 @@ var v2SubResources = []string{
 	"versionId", "versioning", "versions", "website",
 }
 
+// v2NewerSubResources are the sub-resources of v2SubResources that
+// botocore signs but S3's SigV2 documentation (and the signers written from
+// it, such as rclone's, which adds only delete) leaves out.
+var v2NewerSubResources = []string{
+	"accelerate", "analytics", "cors", "defaultObjectAcl", "inventory",
+	"metrics", "object-lock", "replication", "restore", "select",
+	"select-type", "storageClass", "tagging",
+}
+
 // V2SubResources returns the query parameter names that belong in a SigV2
 // CanonicalizedResource, sorted. Names are case-sensitive.
 func V2SubResources() []string { return slices.Clone(v2SubResources) }
@@ -105,6 +114,10 @@ func CanonicalV2Resource(bucket string, r *http.Request) string {
 //   - when it has sub-resources with an empty value ("?uploads="), the
 //     form that writes those as bare names ("?uploads"): botocore signs
 //     the query as sent, minio-go drops the "=";
+//   - when it has sub-resources that botocore signs but S3's SigV2
+//     documentation does not list (v2NewerSubResources: object-lock,
+//     tagging, cors, ...), the form without them: rclone's V2 signer
+//     signs only the documented ones;
 //   - when it names a bucket ("/bucket/"), the form without the trailing
 //     slash: the SigV2 algorithm signs a path-style bucket request's path
 //     as sent ("/bucket"), which rclone's V2 signer does.
@@ -121,6 +134,25 @@ func v2ResourceForms(resource string) []string {
 		}
 		if changed {
 			forms = append(forms, path+"?"+strings.Join(pieces, "&"))
+		}
+	}
+	if ok {
+		for _, f := range slices.Clone(forms) {
+			_, q, _ := strings.Cut(f, "?")
+			var kept []string
+			for _, p := range strings.Split(q, "&") {
+				name, _, _ := strings.Cut(p, "=")
+				if !slices.Contains(v2NewerSubResources, name) {
+					kept = append(kept, p)
+				}
+			}
+			switch {
+			case len(kept) == len(strings.Split(q, "&")):
+			case len(kept) == 0:
+				forms = append(forms, path)
+			default:
+				forms = append(forms, path+"?"+strings.Join(kept, "&"))
+			}
 		}
 	}
 	if bucket, ok := strings.CutSuffix(path, "/"); ok && len(bucket) > 1 && !strings.Contains(bucket[1:], "/") {
