@@ -18,8 +18,13 @@ import (
 	"github.com/sluicehq/sluice/internal/sigv4"
 )
 
-// ProtocolVersion is the event's protocolVersion.
-const ProtocolVersion = "1.00"
+// The event's protocolVersion: "1.00" for GetObject, whose context came
+// first, and "1.01" for the HEAD and LIST contexts added later, as AWS
+// sends them (aws-lambda-go's events/testdata holds AWS's events).
+const (
+	ProtocolVersion         = "1.00"
+	ProtocolVersionHeadList = "1.01"
+)
 
 // Request is a caller's request through an Object Lambda access point, as
 // the S3 adapter hands it over after authenticating and authorizing it.
@@ -74,13 +79,14 @@ type userRequest struct {
 	Headers map[string]string `json:"headers"`
 }
 
+// userIdentity has the fields of AWS's events (and of aws-lambda-go's
+// S3ObjectLambdaUserIdentity): no userName, even for an IAM user.
 type userIdentity struct {
 	Type           string          `json:"type"`
 	PrincipalID    string          `json:"principalId"`
 	ARN            string          `json:"arn,omitempty"`
 	AccountID      string          `json:"accountId"`
 	AccessKeyID    string          `json:"accessKeyId,omitempty"`
-	UserName       string          `json:"userName,omitempty"`
 	SessionContext *sessionContext `json:"sessionContext,omitempty"`
 }
 
@@ -107,7 +113,7 @@ func (s *Service) newEvent(in *Request, tr *accesspoint.Transformation) *event {
 			Payload:                  tr.FunctionPayload,
 		},
 		UserRequest:     s.userRequest(in.R),
-		UserIdentity:    s.identity(in.Principal),
+		UserIdentity:    s.identity(in.Principal, time.Now()),
 		ProtocolVersion: ProtocolVersion,
 	}
 }
@@ -120,10 +126,22 @@ var authParams = map[string]bool{
 	"awsaccesskeyid": true, "signature": true, "expires": true,
 }
 
+// headerSpelling is how AWS spells the headers whose Go canonical form
+// differs (Go reads "X-Amz-Content-SHA256" as "X-Amz-Content-Sha256").
+var headerSpelling = map[string]string{
+	"X-Amz-Content-Sha256": "X-Amz-Content-SHA256",
+	"Content-Md5":          "Content-MD5",
+	"X-Amz-Server-Side-Encryption-Customer-Key-Md5":             "X-Amz-Server-Side-Encryption-Customer-Key-MD5",
+	"X-Amz-Copy-Source-Server-Side-Encryption-Customer-Key-Md5": "X-Amz-Copy-Source-Server-Side-Encryption-Customer-Key-MD5",
+	"Etag": "ETag",
+}
+
 // userRequest is the caller's request: its URL as received (auth
 // parameters removed) and its headers (auth headers removed, repeated
-// ones joined with commas). Go canonicalises header names, so their
-// original case is not kept.
+// ones joined with commas). Go's server canonicalises header names, so
+// the original case is not kept: names are in canonical form, except the
+// few AWS spells otherwise (headerSpelling), so that a function looking
+// up "X-Amz-Content-SHA256" as on AWS finds it.
 func (s *Service) userRequest(r *http.Request) userRequest {
 	scheme := "http"
 	if r.TLS != nil {
@@ -149,13 +167,22 @@ func (s *Service) userRequest(r *http.Request) userRequest {
 		case "Authorization", "X-Amz-Security-Token":
 			continue
 		}
+		if spelt, ok := headerSpelling[k]; ok {
+			k = spelt
+		}
 		hd[k] = strings.Join(v, ",")
 	}
 	return userRequest{URL: u, Headers: hd}
 }
 
-// identity is the caller in CloudTrail's userIdentity form.
-func (s *Service) identity(p *iam.Principal) userIdentity {
+// sessionTimeLayout is how AWS writes sessionContext.attributes.creationDate
+// ("Wed Mar 10 23:41:52 UTC 2021").
+const sessionTimeLayout = "Mon Jan 02 15:04:05 MST 2006"
+
+// identity is the caller in CloudTrail's userIdentity form. A function's
+// credentials are an assumed role's session; its creationDate is when the
+// request arrived (sluice keeps no session start).
+func (s *Service) identity(p *iam.Principal, now time.Time) userIdentity {
 	switch {
 	case p == nil || p.Anonymous:
 		return userIdentity{Type: "AWSAccount", PrincipalID: "", AccountID: "anonymous"}
@@ -167,13 +194,13 @@ func (s *Service) identity(p *iam.Principal) userIdentity {
 			Type: "AssumedRole", PrincipalID: p.AccessKeyID + ":" + fn, AccountID: p.AccountID, AccessKeyID: p.AccessKeyID,
 			ARN: "arn:aws:sts::" + p.AccountID + ":assumed-role/" + roleName + "/" + fn,
 			SessionContext: &sessionContext{
-				Attributes:    map[string]string{"mfaAuthenticated": "false"},
+				Attributes:    map[string]string{"mfaAuthenticated": "false", "creationDate": now.UTC().Format(sessionTimeLayout)},
 				SessionIssuer: &sessionIssuer{Type: "Role", PrincipalID: p.AccessKeyID, ARN: role, AccountID: p.AccountID, UserName: roleName},
 			},
 		}
 	case p.UserName != "":
 		return userIdentity{Type: "IAMUser", PrincipalID: p.UserID, ARN: p.ARN, AccountID: p.AccountID,
-			AccessKeyID: p.AccessKeyID, UserName: p.UserName}
+			AccessKeyID: p.AccessKeyID}
 	default:
 		return userIdentity{Type: "Root", PrincipalID: p.AccountID, ARN: p.ARN, AccountID: p.AccountID, AccessKeyID: p.AccessKeyID}
 	}

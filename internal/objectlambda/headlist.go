@@ -62,6 +62,7 @@ func (s *Service) head(w http.ResponseWriter, in *Request, tr *accesspoint.Trans
 		return err
 	}
 	ev := s.newEvent(in, tr)
+	ev.ProtocolVersion = ProtocolVersionHeadList
 	ev.HeadObjectContext = &inputContext{InputS3URL: input}
 	raw, err := s.call(ctx, tr, ev)
 	if err != nil {
@@ -188,11 +189,20 @@ type commonPrefixXML struct {
 // listBucketResult is validated and serialised.
 func (s *Service) list(w http.ResponseWriter, in *Request, tr *accesspoint.Transformation, action string) error {
 	ctx := in.R.Context()
-	input, err := s.inputURL(ctx, in, http.MethodGet, "", in.R.URL.Query())
+	// Every query parameter of the caller's listing is presigned, but for
+	// the caller's own signature.
+	q := url.Values{}
+	for k, v := range in.R.URL.Query() {
+		if !authParams[strings.ToLower(k)] {
+			q[k] = v
+		}
+	}
+	input, err := s.inputURL(ctx, in, http.MethodGet, "", q)
 	if err != nil {
 		return err
 	}
 	ev := s.newEvent(in, tr)
+	ev.ProtocolVersion = ProtocolVersionHeadList
 	if action == accesspoint.ActionListObjectsV2 {
 		ev.ListObjectsV2Context = &inputContext{InputS3URL: input}
 	} else {
