@@ -155,7 +155,9 @@ func TestAccessPointsCLI(t *testing.T) {
 		}
 	}
 	acct := []string{"--account-id", servertest.AccountID}
-	ctl := func(op string, args ...string) []string { return append(append([]string{"s3control", op}, acct...), args...) }
+	ctl := func(op string, args ...string) []string {
+		return append(append([]string{"s3control", op}, acct...), args...)
+	}
 
 	run("s3api", "create-bucket", "--bucket", "cli-ap")
 	created := run(ctl("create-access-point", "--name", "cli-ap", "--bucket", "cli-ap")...)
