@@ -156,7 +156,8 @@ func runServer(ctx context.Context, args []string, getenv func(string) string, s
 			endpoint, c.AccessKeyID, c.SecretAccessKey, *region)
 	}
 	log.Info("sluice listening", "endpoint", endpoint, "data", *data, "region", *region, "account", *account)
-	printHostsHint(stdout, *account)
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	printHostsHint(stdout, *account, port)
 	err = srv.Serve(ctx, ln)
 	log.Info("sluice stopping")
 	return err
@@ -174,12 +175,17 @@ func validAccountID(s string) bool {
 	return true
 }
 
-// printHostsHint says which host names S3 Control and access point ARNs
-// need: SDKs put the account ID (and an Object Lambda access point's name)
-// in front of the endpoint host, which a machine without wildcard DNS does
-// not resolve (README, "Access points and DNS").
-func printHostsHint(w io.Writer, account string) {
-	fmt.Fprintf(w, "S3 Control clients (aws s3control, SDKs) call %[1]s.<endpoint host>; with AWS_ENDPOINT_URL=http://localhost:<port>,\n"+
-		"add to /etc/hosts (and one \"<name>-%[1]s.localhost\" for each access point you address by ARN):\n\n"+
-		"    127.0.0.1 %[1]s.localhost\n\n", account)
+// printHostsHint says what a machine without wildcard DNS needs for S3
+// Control (access points, Object Lambda, Batch Operations jobs) and for
+// access points addressed by ARN: SDKs put the account ID (or the access
+// point's name and account) in front of the endpoint host, so those
+// calls need a host name endpoint whose prefixed names resolve (README,
+// "Access points and DNS").
+func printHostsHint(w io.Writer, account, port string) {
+	fmt.Fprintf(w, "S3 Control (access points, Object Lambda, Batch Operations jobs): SDKs and the aws CLI call\n"+
+		"%[1]s.<endpoint host>, which needs a host name. Add to /etc/hosts, and export:\n\n"+
+		"    127.0.0.1 %[1]s.localhost\n"+
+		"    export AWS_ENDPOINT_URL_S3_CONTROL=http://localhost:%[2]s\n\n"+
+		"To address an access point by ARN, add \"127.0.0.1 <name>-%[1]s.localhost\" too and give that client\n"+
+		"the endpoint http://localhost:%[2]s; an access point's alias works as a bucket name with no DNS.\n\n", account, port)
 }
