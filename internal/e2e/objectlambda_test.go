@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/url"
@@ -17,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/s3control/types"
 	"github.com/aws/smithy-go"
@@ -95,7 +98,7 @@ def crash(event, context):
     raise ValueError("transformation failed")
 
 def slow(event, context):
-    time.sleep(5)
+    time.sleep(20)
 
 def head(event, context):
     status, headers, _ = fetch(event["headObjectContext"]["inputS3Url"], method="HEAD")
@@ -350,7 +353,7 @@ func TestObjectLambdaGet(t *testing.T) {
 }
 
 func TestObjectLambdaErrors(t *testing.T) {
-	e := startOLAP(t, func(c *server.Config) { c.ObjectLambdaTimeout = 2 * time.Second })
+	e := startOLAP(t, func(c *server.Config) { c.ObjectLambdaTimeout = 6 * time.Second })
 	e.accessPoint("olap-err", "err-ap")
 	if _, err := e.s3.PutObject(e.ctx, &s3.PutObjectInput{Bucket: aws.String("olap-err"), Key: aws.String("k"), Body: strings.NewReader("0123456789")}); err != nil {
 		t.Fatal(err)
@@ -430,6 +433,36 @@ func TestObjectLambdaErrors(t *testing.T) {
 		})
 		if code, status := apiError(err); code != "NotImplemented" || status != 501 {
 			t.Fatalf("copy from Object Lambda: %v", err)
+		}
+		alias := e.olap("unsupported", "err-ap", "crash", getAction)
+		// SelectObjectContent through the Object Lambda access point.
+		_, err = e.s3.SelectObjectContent(e.ctx, &s3.SelectObjectContentInput{
+			Bucket: aws.String(alias), Key: aws.String("k"), Expression: aws.String("select * from s3object"),
+			ExpressionType:      s3types.ExpressionTypeSql,
+			InputSerialization:  &s3types.InputSerialization{CSV: &s3types.CSVInput{}},
+			OutputSerialization: &s3types.OutputSerialization{CSV: &s3types.CSVOutput{}},
+		})
+		if code, status := apiError(err); code != "NotImplemented" || status != 501 {
+			t.Fatalf("SelectObjectContent through Object Lambda: %v", err)
+		}
+		// A browser-form POST upload to the Object Lambda access point.
+		var form bytes.Buffer
+		mw := multipart.NewWriter(&form)
+		mw.WriteField("key", "posted")
+		fw, _ := mw.CreateFormFile("file", "posted")
+		fw.Write([]byte("body"))
+		mw.Close()
+		resp, err := http.Post(e.n.Endpoint+"/"+alias, mw.FormDataContentType(), &form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 501 || !strings.Contains(string(b), "<Code>NotImplemented</Code>") {
+			t.Fatalf("POST Object through Object Lambda: %d %s", resp.StatusCode, b)
+		}
+		if _, err := e.s3.HeadObject(e.ctx, &s3.HeadObjectInput{Bucket: aws.String("olap-err"), Key: aws.String("posted")}); err == nil {
+			t.Fatal("the refused POST wrote the object")
 		}
 	})
 }
