@@ -63,7 +63,7 @@ func TestRunS3PeerDiskAndServerProcess(t *testing.T) {
 		if r.Errors != 0 || r.Ops == 0 {
 			t.Errorf("row %+v: errors or no operations", r)
 		}
-		if r.Target != diskTarget && r.ServerRSSMiB <= 0 {
+		if r.Target != diskTarget && (r.ServerRSSMiB <= 0 || r.ServerAnonMiB <= 0 || r.ServerAnonMiB > r.ServerRSSMiB) {
 			t.Errorf("row %+v: no server RSS", r)
 		}
 		if r.Target == diskTarget && r.ServerRSSMiB != 0 {
@@ -179,7 +179,7 @@ func TestReadProc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.rss < 1<<20 || st.cpu < 0 {
+	if st.rss < 1<<20 || st.anon <= 0 || st.anon > st.rss || st.cpu < 0 {
 		t.Errorf("readProc(self) = %+v", st)
 	}
 	if _, err := readProc(1 << 30); err == nil {

@@ -20,8 +20,9 @@ const clockTicks = 100
 
 // procStat is one reading of a process's resident set and CPU time.
 type procStat struct {
-	rss int64         // bytes
-	cpu time.Duration // user + system
+	rss  int64         // bytes
+	anon int64         // bytes of rss not backed by files (heap, stacks): rss less mapped files such as a database
+	cpu  time.Duration // user + system
 }
 
 // readProc reads the resident set size and CPU time of process pid from
@@ -34,17 +35,25 @@ func readProc(pid int) (procStat, error) {
 	}
 	var st procStat
 	for line := range bytes.Lines(status) {
-		if v, ok := bytes.CutPrefix(line, []byte("VmRSS:")); ok {
-			f := bytes.Fields(v)
-			if len(f) != 2 || string(f[1]) != "kB" {
-				return procStat{}, fmt.Errorf("%sstatus: unexpected VmRSS line %q", dir, line)
-			}
-			kb, err := strconv.ParseInt(string(f[0]), 10, 64)
-			if err != nil {
-				return procStat{}, fmt.Errorf("%sstatus: %w", dir, err)
-			}
-			st.rss = kb << 10
+		name, v, _ := bytes.Cut(line, []byte(":"))
+		var dst *int64
+		switch string(name) {
+		case "VmRSS":
+			dst = &st.rss
+		case "RssAnon":
+			dst = &st.anon
+		default:
+			continue
 		}
+		f := bytes.Fields(v)
+		if len(f) != 2 || string(f[1]) != "kB" {
+			return procStat{}, fmt.Errorf("%sstatus: unexpected line %q", dir, line)
+		}
+		kb, err := strconv.ParseInt(string(f[0]), 10, 64)
+		if err != nil {
+			return procStat{}, fmt.Errorf("%sstatus: %w", dir, err)
+		}
+		*dst = kb << 10
 	}
 	if st.rss == 0 {
 		return procStat{}, fmt.Errorf("%sstatus has no VmRSS (not a running process?)", dir)
@@ -78,8 +87,9 @@ func readProc(pid int) (procStat, error) {
 
 // procUsage is what a server process used during one measurement.
 type procUsage struct {
-	peakRSS int64         // largest RSS seen, bytes
-	cpu     time.Duration // CPU time spent
+	peakRSS  int64         // largest RSS seen, bytes
+	peakAnon int64         // largest anonymous RSS seen, bytes
+	cpu      time.Duration // CPU time spent
 }
 
 // procWatch samples a process's RSS until stopped.
@@ -89,7 +99,7 @@ type procWatch struct {
 	start  procStat
 	done   chan struct{}
 	wg     sync.WaitGroup
-	peak   int64
+	peak   procStat
 	failed error
 }
 
@@ -98,7 +108,7 @@ type procWatch struct {
 func watchProc(pid int, stderr io.Writer) *procWatch {
 	w := &procWatch{pid: pid, stderr: stderr, done: make(chan struct{})}
 	w.start, w.failed = readProc(pid)
-	w.peak = w.start.rss
+	w.peak = w.start
 	w.wg.Go(func() {
 		t := time.NewTicker(procSampleEvery)
 		defer t.Stop()
@@ -112,7 +122,8 @@ func watchProc(pid int, stderr io.Writer) *procWatch {
 					w.failed = err
 					return
 				}
-				w.peak = max(w.peak, st.rss)
+				w.peak.rss = max(w.peak.rss, st.rss)
+				w.peak.anon = max(w.peak.anon, st.anon)
 			}
 		}
 	})
@@ -125,7 +136,7 @@ func (w *procWatch) stop() *procUsage {
 	w.wg.Wait()
 	end, err := readProc(w.pid)
 	if err == nil && w.failed == nil {
-		return &procUsage{peakRSS: max(w.peak, end.rss), cpu: end.cpu - w.start.cpu}
+		return &procUsage{peakRSS: max(w.peak.rss, end.rss), peakAnon: max(w.peak.anon, end.anon), cpu: end.cpu - w.start.cpu}
 	}
 	if w.failed == nil {
 		w.failed = err

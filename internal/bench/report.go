@@ -31,9 +31,10 @@ type result struct {
 	ClientCPU   float64 `json:"client_cpu_pct"`
 	// ServerRSSMiB and ServerCPU are the target server's peak RSS and CPU
 	// (percent of one core), when its process is known.
-	ServerRSSMiB float64 `json:"server_peak_rss_mib,omitempty"`
-	ServerCPU    float64 `json:"server_cpu_pct,omitempty"`
-	Errors       int64   `json:"errors"`
+	ServerRSSMiB  float64 `json:"server_peak_rss_mib,omitempty"`
+	ServerAnonMiB float64 `json:"server_peak_anon_mib,omitempty"`
+	ServerCPU     float64 `json:"server_cpu_pct,omitempty"`
+	Errors        int64   `json:"errors"`
 }
 
 // envInfo is the first line of --json output: where and how it ran.
@@ -64,7 +65,7 @@ func summarize(op string, size int64, label string, conc int, samples []*sample)
 		Concurrency: conc,
 		Runs:        len(samples),
 	}
-	var opsPerSec, mbPerSec, p50, p99, cpu, srvRSS, srvCPU []float64
+	var opsPerSec, mbPerSec, p50, p99, cpu, srvRSS, srvAnon, srvCPU []float64
 	for _, s := range samples {
 		secs := s.elapsed.Seconds()
 		res.Ops += s.ops
@@ -80,6 +81,7 @@ func summarize(op string, size int64, label string, conc int, samples []*sample)
 		cpu = append(cpu, 100*s.cpu.Seconds()/secs)
 		if s.server != nil {
 			srvRSS = append(srvRSS, float64(s.server.peakRSS)/(1<<20))
+			srvAnon = append(srvAnon, float64(s.server.peakAnon)/(1<<20))
 			srvCPU = append(srvCPU, 100*s.server.cpu.Seconds()/secs)
 		}
 	}
@@ -89,6 +91,7 @@ func summarize(op string, size int64, label string, conc int, samples []*sample)
 	res.P99ms = median(p99)
 	res.ClientCPU = median(cpu)
 	res.ServerRSSMiB = median(srvRSS)
+	res.ServerAnonMiB = median(srvAnon)
 	res.ServerCPU = median(srvCPU)
 	return res
 }
@@ -123,7 +126,7 @@ type reporter struct {
 const (
 	tableFormat  = "%-10s %10s %5s %11s %9s %9s %9s %5s %7s"
 	targetFormat = "%-10s "
-	serverFormat = " %8s %7s"
+	serverFormat = " %8s %9s %7s"
 )
 
 func (p *reporter) header(cfg config) {
@@ -169,7 +172,8 @@ func (p *reporter) header(cfg config) {
 	}
 	fmt.Fprintf(p.w, "MB/s is 10^6 bytes/s; latencies are per request, full body included; CPU%% is this client's, of one core\n")
 	if p.server {
-		fmt.Fprintf(p.w, "SRV-RSS is the server's peak resident set during the measurement; SRV-CPU%% its CPU, of one core\n")
+		fmt.Fprintf(p.w, "SRV-RSS is the server's peak resident set during the measurement, SRV-ANON the part of it not\n"+
+			"backed by files (heap, stacks; not a memory-mapped database); SRV-CPU%% its CPU, of one core\n")
 	}
 	fmt.Fprintln(p.w)
 }
@@ -181,31 +185,31 @@ func (p *reporter) result(res result) {
 		return
 	}
 	if !p.tableStarted {
-		p.row("TARGET", "OP", "SIZE", "CONC", "OPS/S", "MB/S", "P50", "P99", "CPU%", "ERRORS", "SRV-RSS", "SRV-CPU%")
+		p.row("TARGET", "OP", "SIZE", "CONC", "OPS/S", "MB/S", "P50", "P99", "CPU%", "ERRORS", "SRV-RSS", "SRV-ANON", "SRV-CPU%")
 		p.tableStarted = true
 	}
 	mbps := "-"
 	if res.SizeBytes > 0 {
 		mbps = fmt.Sprintf("%.1f", res.MBPerSec)
 	}
-	rss, srvCPU := "-", "-"
+	rss, anon, srvCPU := "-", "-", "-"
 	if res.ServerRSSMiB > 0 {
-		rss, srvCPU = fmt.Sprintf("%.0fMiB", res.ServerRSSMiB), fmt.Sprintf("%.0f", res.ServerCPU)
+		rss, anon, srvCPU = fmt.Sprintf("%.0fMiB", res.ServerRSSMiB), fmt.Sprintf("%.0fMiB", res.ServerAnonMiB), fmt.Sprintf("%.0f", res.ServerCPU)
 	}
 	p.row(res.Target, res.Op, res.Size, fmt.Sprint(res.Concurrency),
 		fmt.Sprintf("%.1f", res.OpsPerSec), mbps, formatLatency(res.P50ms), formatLatency(res.P99ms),
-		fmt.Sprintf("%.0f", res.ClientCPU), fmt.Sprint(res.Errors), rss, srvCPU)
+		fmt.Sprintf("%.0f", res.ClientCPU), fmt.Sprint(res.Errors), rss, anon, srvCPU)
 }
 
 // row prints one table line; the target and server columns only when the
 // run has them.
-func (p *reporter) row(target, op, size, conc, ops, mbps, p50, p99, cpu, errs, rss, srvCPU string) {
+func (p *reporter) row(target, op, size, conc, ops, mbps, p50, p99, cpu, errs, rss, anon, srvCPU string) {
 	if p.targets {
 		fmt.Fprintf(p.w, targetFormat, target)
 	}
 	fmt.Fprintf(p.w, tableFormat, op, size, conc, ops, mbps, p50, p99, cpu, errs)
 	if p.server {
-		fmt.Fprintf(p.w, serverFormat, rss, srvCPU)
+		fmt.Fprintf(p.w, serverFormat, rss, anon, srvCPU)
 	}
 	fmt.Fprintln(p.w)
 }
