@@ -118,6 +118,23 @@ func TestGoFunctions(t *testing.T) {
 	}
 }
 
+func TestCPUShare(t *testing.T) {
+	tests := []struct{ memoryMB, host, want int }{
+		{128, 2, 1},
+		{1769, 8, 1},
+		{1770, 8, 2},
+		{3008, 8, 2},
+		{10240, 8, 6},
+		{10240, 2, 2},
+		{10240, 0, 1},
+	}
+	for _, tt := range tests {
+		if got := cpuShare(tt.memoryMB, tt.host); got != tt.want {
+			t.Errorf("cpuShare(%d, %d) = %d, want %d", tt.memoryMB, tt.host, got, tt.want)
+		}
+	}
+}
+
 func TestGoEnvironmentAndContext(t *testing.T) {
 	zip := goFunc(t)
 	e := newEngine(t, Config{EndpointURL: "http://127.0.0.1:9999", Region: "eu-west-1"})
@@ -151,6 +168,7 @@ func TestGoEnvironmentAndContext(t *testing.T) {
 		"LANG":                            "C.UTF-8",
 		"USER_VAR":                        "v1",
 		"PATH":                            "/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+		"GOMAXPROCS":                      "1", // 256 MB: a fraction of a vCPU
 	}
 	for k, v := range want {
 		if env[k] != v {

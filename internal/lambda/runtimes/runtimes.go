@@ -100,7 +100,7 @@ func (r Runtime) Command(interpreter, runtimeDir, codeDir string) (string, []str
 	return filepath.Join(codeDir, "bootstrap"), nil
 }
 
-//go:embed python/bootstrap.py node/bootstrap.mjs
+//go:embed python/bootstrap.py python/_sluice_runtime.py node/bootstrap.mjs
 var files embed.FS
 
 // Install writes the embedded bootstraps under dir, in a subdirectory
