@@ -36,6 +36,12 @@ const (
 	// versitygwTestTimeout bounds one test. The tester's own request
 	// timeout is 30 s; its slowest tests against sluice take a few seconds.
 	versitygwTestTimeout = 90 * time.Second
+	// versitygwBudget time-boxes the run (it takes about 3.5 minutes on
+	// two loaded cores): once it is spent no further test starts, the
+	// ones left are failed as not run, and the suite fails saying so,
+	// long before `go test -timeout 30m` would kill the package and lose
+	// every result.
+	versitygwBudget = 10 * time.Minute
 )
 
 // versitygwGroups are the tester's groups that we run, with the
@@ -100,6 +106,7 @@ func TestVersitygw(t *testing.T) {
 		mu      sync.Mutex
 		results = make(map[string]string, len(tests))
 		details = make(map[string]string)
+		notRun  int
 	)
 	queue := make(chan vgwTest, len(tests))
 	for _, tc := range tests {
@@ -115,6 +122,14 @@ func TestVersitygw(t *testing.T) {
 	for range versitygwWorkers {
 		wg.Go(func() {
 			for tc := range queue {
+				if time.Since(start) > versitygwBudget {
+					mu.Lock()
+					results[tc.Name] = "fail"
+					details[tc.Name] = fmt.Sprintf("not run: the suite's %s budget ran out\n", versitygwBudget)
+					notRun++
+					mu.Unlock()
+					continue
+				}
 				t.Run(tc.Name, func(t *testing.T) {
 					exe := bin
 					if tc.NoCLI {
@@ -134,7 +149,10 @@ func TestVersitygw(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	t.Logf("ran %d tests in %s", len(results), time.Since(start).Round(time.Second))
+	t.Logf("ran %d tests in %s", len(results)-notRun, time.Since(start).Round(time.Second))
+	if notRun > 0 {
+		t.Errorf("versitygw: %d of %d tests not run: the %s budget ran out", notRun, len(tests), versitygwBudget)
+	}
 	writeVersitygwDetails(t, details)
 	checkSuite(t, "versitygw", results)
 }
