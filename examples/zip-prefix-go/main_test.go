@@ -88,6 +88,11 @@ func TestZipTenThousandObjects(t *testing.T) {
 	if growth > 48<<20 {
 		t.Errorf("heap grew by %d MiB while streaming %d MiB: the stream is being buffered", growth>>20, written>>20)
 	}
+	if peak := e.MaxMemoryUsed("zip-prefix-go"); peak >= 128 {
+		t.Errorf("the function peaked at %d MB for a %d MiB zip: it is not streaming", peak, written>>20)
+	} else {
+		t.Logf("the function's peak memory: %d MB", peak)
+	}
 	zr, err := zip.OpenReader(path)
 	if err != nil {
 		t.Fatalf("not a zip: %v", err)

@@ -6,8 +6,10 @@ package zipprefix_test
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"testing"
 
@@ -18,17 +20,24 @@ import (
 	"github.com/sluicehq/sluice/internal/objectlambda/olaptest"
 )
 
-// TestZipPrefix zips a prefix of 256 MiB with a function allowed 192 MB:
-// a zip built in memory would be stopped for exceeding its memory.
+// TestZipPrefix zips a prefix of 192 MiB of incompressible objects (so
+// the archive is as large) and checks the function's peak memory, from
+// its REPORT line, stays well below the archive's size: a zip built in
+// memory, as the seed's function does, would hold all of it.
 func TestZipPrefix(t *testing.T) {
 	olaptest.NeedBoto3(t)
 	e := olaptest.Start(t)
 	alias := e.Bucket("photos", "photos-ap")
 	want := map[string][]byte{}
-	for i := range 8 {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 6 {
 		key := fmt.Sprintf("2024/album/%02d.raw", i)
-		want[key] = bytes.Repeat([]byte(fmt.Sprintf("pixel %d ", i)), 32<<20/8)
-		e.Put("photos", key, want[key])
+		b := make([]byte, 32<<20)
+		for j := 0; j < len(b); j += 8 {
+			binary.LittleEndian.PutUint64(b[j:], rng.Uint64())
+		}
+		want[key] = b
+		e.Put("photos", key, b)
 	}
 	e.Put("photos", "2024-notes.txt", []byte("not under 2024/"))
 	e.Put("photos", "2023/old.raw", []byte("last year"))
@@ -47,6 +56,14 @@ func TestZipPrefix(t *testing.T) {
 	raw, err := io.ReadAll(out.Body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	peak := e.MaxMemoryUsed("zip-prefix")
+	t.Logf("archive %d MiB; the function's peak memory %d MB", len(raw)>>20, peak)
+	if len(raw) < 192<<20 {
+		t.Fatalf("archive of %d bytes: random objects do not compress", len(raw))
+	}
+	if limit := 128; peak >= limit {
+		t.Errorf("the function peaked at %d MB (≥ %d MB) for a %d MiB archive: it is not streaming", peak, limit, len(raw)>>20)
 	}
 	if aws.ToString(out.ContentType) != "application/zip" {
 		t.Errorf("Content-Type %q", aws.ToString(out.ContentType))

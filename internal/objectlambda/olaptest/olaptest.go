@@ -14,7 +14,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"testing"
 	"time"
 
@@ -25,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/s3control/types"
 
+	"github.com/sluicehq/sluice/internal/lambda/engine"
 	"github.com/sluicehq/sluice/internal/server/servertest"
 )
 
@@ -96,8 +99,9 @@ func (e *Env) Put(bucket, key string, body []byte) {
 	}
 }
 
-// Function creates a function from a zip package, with memoryMB of
-// memory (the engine stops a function that uses more).
+// Function creates a function from a zip package, with memoryMB as its
+// MemorySize: the engine stops a function that goes over it, as Lambda
+// does, and reports its peak in the REPORT line (MaxMemoryUsed).
 func (e *Env) Function(name string, runtime ltypes.Runtime, handler string, pkg []byte, env map[string]string, memoryMB int32) {
 	e.TB.Helper()
 	if _, err := e.Lambda.CreateFunction(e.Ctx, &lambda.CreateFunctionInput{
@@ -130,6 +134,29 @@ func (e *Env) ObjectLambda(name, supporting, function string, actions ...cttypes
 		e.TB.Fatalf("CreateAccessPointForObjectLambda %s: %v", name, err)
 	}
 	return aws.ToString(out.ObjectLambdaAccessPointArn), aws.ToString(out.Alias.Value)
+}
+
+// reMaxMemory finds the peak memory in a REPORT line.
+var reMaxMemory = regexp.MustCompile(`REPORT RequestId: .*\tMax Memory Used: (\d+) MB`)
+
+// MaxMemoryUsed returns the peak resident memory, in MB, of the last
+// finished invocation of function, from the REPORT line of its log (which
+// reaches the log file within the log's flush interval).
+func (e *Env) MaxMemoryUsed(function string) int {
+	e.TB.Helper()
+	path := filepath.Join(engine.LogsDir(e.Node.DataDir), function, "current.log")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		raw, _ := os.ReadFile(path)
+		if m := reMaxMemory.FindAllSubmatch(raw, -1); len(m) > 0 {
+			n, _ := strconv.Atoi(string(m[len(m)-1][1]))
+			return n
+		}
+		if time.Now().After(deadline) {
+			e.TB.Fatalf("no REPORT line with Max Memory Used in %s:\n%s", path, raw)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // Zip makes a zip package of files (name → content; "bootstrap" is
