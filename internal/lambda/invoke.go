@@ -37,6 +37,10 @@ type InvokeInput struct {
 	// ClientContext is the base64 X-Amz-Client-Context.
 	ClientContext string
 	Payload       []byte
+	// RequestID is the invocation's ID (a UUID), when the caller already
+	// has one for the request, as the Lambda API does; Invoke makes one
+	// when it is "".
+	RequestID string
 }
 
 // InvokeOutput is the outcome of Invoke.
@@ -108,8 +112,12 @@ func (s *Service) Invoke(ctx context.Context, in *InvokeInput) (*InvokeOutput, e
 	if err != nil {
 		return nil, err
 	}
+	id := in.RequestID
+	if id == "" {
+		id = newUUID()
+	}
 	inv := &Invocation{
-		RequestID:     newUUID(),
+		RequestID:     id,
 		InvokedARN:    s.qualifiedARN(r.name, r.qualifier),
 		Payload:       payload,
 		ClientContext: in.ClientContext,

@@ -183,15 +183,23 @@ func (rt *route) bind(segs []string) (map[string]string, bool) {
 	if len(segs) != len(rt.path) {
 		return nil, false
 	}
-	params := map[string]string{}
+	// Match first, so that the routes tried on the way (most have four
+	// segments) allocate nothing.
+	n := 0
 	for i, p := range rt.path {
 		if strings.HasPrefix(p, "{") {
 			if segs[i] == "" {
 				return nil, false
 			}
-			params[strings.Trim(p, "{}")] = segs[i]
+			n++
 		} else if p != segs[i] {
 			return nil, false
+		}
+	}
+	params := make(map[string]string, n)
+	for i, p := range rt.path {
+		if strings.HasPrefix(p, "{") {
+			params[p[1:len(p)-1]] = segs[i]
 		}
 	}
 	return params, true

@@ -52,14 +52,15 @@ func (h *Handler) invoke(rq *request) error {
 		LogTail:        logType == "Tail",
 		ClientContext:  hd.Get("X-Amz-Client-Context"),
 		Payload:        payload,
+		// As on AWS, the response's request ID (x-amzn-RequestId, set by
+		// ServeHTTP) is the invocation's: the one the function's context,
+		// its log lines and its async records carry.
+		RequestID: rq.id,
 	})
 	if err != nil {
 		return err
 	}
 	w := rq.w
-	// As on AWS, the response's request ID is the invocation's: the one
-	// the function's context, its log lines and its async records carry.
-	w.Header().Set("x-amzn-RequestId", out.RequestID)
 	switch lambda.InvocationType(typ) {
 	case lambda.DryRun:
 		writeEmpty(w, http.StatusNoContent)

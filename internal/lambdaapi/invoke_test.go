@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
@@ -42,6 +43,9 @@ func TestInvoke(t *testing.T) {
 	}
 	if inv.InvokedARN != arnOf("fn-i") || !reUUID.MatchString(inv.RequestID) || inv.LogTail {
 		t.Errorf("Invocation = %+v", inv)
+	}
+	if id, _ := awsmiddleware.GetRequestIDMetadata(out.ResultMetadata); id != inv.RequestID {
+		t.Errorf("x-amzn-RequestId %q, want the invocation's %q", id, inv.RequestID)
 	}
 	rc, err := d.OpenCode(e.ctx)
 	if err != nil {
