@@ -271,6 +271,9 @@ func (r *eventsRunner) run(ctx context.Context) (err error) {
 		r.report(res)
 	}
 	r.targets(results)
+	if !r.cfg.json {
+		fmt.Fprintf(r.stdout, "\nat the end%s\n", loadAverage())
+	}
 	if n := r.putErrors.Load(); n > 0 {
 		return fmt.Errorf("bench events: %d PUTs failed", n)
 	}
@@ -522,8 +525,22 @@ func (r *eventsRunner) header() {
 	if r.cfg.json {
 		return
 	}
-	fmt.Fprintf(r.stdout, "sluice bench events — %s, %s/%s, %d CPUs, function %s, objects %s\n\n",
-		r.cfg.endpoint, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), r.cfg.runtime, formatSize(r.cfg.size))
+	fmt.Fprintf(r.stdout, "sluice bench events — %s, %s/%s, %d CPUs, function %s, objects %s%s\n\n",
+		r.cfg.endpoint, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), r.cfg.runtime, formatSize(r.cfg.size), loadAverage())
+}
+
+// loadAverage is ", load average A B C" from /proc/loadavg, or "" where
+// there is none: results on a shared machine need it beside them.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return ", load average " + strings.Join(f[:3], " ")
 }
 
 func (r *eventsRunner) report(res eventsResult) {
