@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net"
@@ -90,6 +91,31 @@ def big(event, context):
     _, _, body = fetch(ctx["inputS3Url"])
     unsigned.write_get_object_response(Body=body * (3 * 1024 * 1024 // len(body) + 1), RequestRoute=ctx["outputRoute"],
         RequestToken=ctx["outputToken"], ContentType="application/octet-stream")
+
+def headers(event, context):
+    # Every forwarded header AWS lists, and the status.
+    ctx = event["getObjectContext"]
+    import datetime
+    s3.write_get_object_response(Body=b"partial", RequestRoute=ctx["outputRoute"], RequestToken=ctx["outputToken"],
+        StatusCode=206, ContentRange="bytes 0-6/20", AcceptRanges="bytes", CacheControl="max-age=60",
+        ContentDisposition='attachment; filename="x.txt"', ContentEncoding="identity", ContentLanguage="fr",
+        ContentType="text/x-test", ETag='"abc"', Expires=datetime.datetime(2030, 1, 2, 3, 4, 5),
+        LastModified=datetime.datetime(2024, 5, 6, 7, 8, 9), ChecksumCRC32="AAAAAA==", StorageClass="STANDARD_IA",
+        VersionId="v-123", TagCount=3, ObjectLockMode="GOVERNANCE", ObjectLockLegalHoldStatus="ON",
+        ObjectLockRetainUntilDate=datetime.datetime(2031, 1, 1), ServerSideEncryption="AES256",
+        Metadata={"a": "1", "b": "two"}, MissingMeta=2, ReplicationStatus="COMPLETED")
+
+def invalid(event, context):
+    # An error code with a success status: WriteGetObjectResponse refuses it.
+    ctx = event["getObjectContext"]
+    try:
+        s3.write_get_object_response(RequestRoute=ctx["outputRoute"], RequestToken=ctx["outputToken"],
+            StatusCode=200, ErrorCode="NoSuchKey", ErrorMessage="contradiction")
+        result = "accepted"
+    except Exception as e:
+        result = e.response["Error"]["Code"]
+    with open(os.path.join(os.environ["OUT"], "invalid"), "w") as f:
+        f.write(result)
 
 def no_response(event, context):
     return {"status_code": 200}
@@ -336,6 +362,43 @@ func TestObjectLambdaGet(t *testing.T) {
 			}
 		}
 	})
+	t.Run("forwarded headers", func(t *testing.T) {
+		e.create("headers", pyOLAP, "headers")
+		e.olap("headers-olap", "src-ap", "headers", getAction)
+		out, err := e.arnS3.GetObject(e.ctx, &s3.GetObjectInput{Bucket: aws.String(olapARN("headers-olap")), Key: aws.String("docs/a b.txt")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(out.Body)
+		for _, c := range []struct{ name, got, want string }{
+			{"body", string(b), "partial"},
+			{"Content-Range", aws.ToString(out.ContentRange), "bytes 0-6/20"},
+			{"Accept-Ranges", aws.ToString(out.AcceptRanges), "bytes"},
+			{"Cache-Control", aws.ToString(out.CacheControl), "max-age=60"},
+			{"Content-Disposition", aws.ToString(out.ContentDisposition), `attachment; filename="x.txt"`},
+			{"Content-Encoding", aws.ToString(out.ContentEncoding), "identity"},
+			{"Content-Language", aws.ToString(out.ContentLanguage), "fr"},
+			{"Content-Type", aws.ToString(out.ContentType), "text/x-test"},
+			{"ETag", aws.ToString(out.ETag), `"abc"`},
+			{"Expires", aws.ToString(out.ExpiresString), "Wed, 02 Jan 2030 03:04:05 GMT"},
+			{"Last-Modified", aws.ToTime(out.LastModified).UTC().Format(time.RFC3339), "2024-05-06T07:08:09Z"},
+			{"x-amz-checksum-crc32", aws.ToString(out.ChecksumCRC32), "AAAAAA=="},
+			{"x-amz-storage-class", string(out.StorageClass), "STANDARD_IA"},
+			{"x-amz-version-id", aws.ToString(out.VersionId), "v-123"},
+			{"x-amz-tagging-count", fmt.Sprint(aws.ToInt32(out.TagCount)), "3"},
+			{"x-amz-object-lock-mode", string(out.ObjectLockMode), "GOVERNANCE"},
+			{"x-amz-object-lock-legal-hold", string(out.ObjectLockLegalHoldStatus), "ON"},
+			{"x-amz-object-lock-retain-until-date", aws.ToTime(out.ObjectLockRetainUntilDate).UTC().Format(time.RFC3339), "2031-01-01T00:00:00Z"},
+			{"x-amz-server-side-encryption", string(out.ServerSideEncryption), "AES256"},
+			{"x-amz-missing-meta", fmt.Sprint(aws.ToInt32(out.MissingMeta)), "2"},
+			{"x-amz-replication-status", string(out.ReplicationStatus), "COMPLETED"},
+			{"x-amz-meta-*", out.Metadata["a"] + "," + out.Metadata["b"], "1,two"},
+		} {
+			if c.got != c.want {
+				t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
+			}
+		}
+	})
 	t.Run("pass through", func(t *testing.T) {
 		// PutObject and HeadObject are not transformed: they act on the bucket.
 		if _, err := e.s3.PutObject(e.ctx, &s3.PutObjectInput{Bucket: aws.String(upperAlias), Key: aws.String("via-olap"), Body: strings.NewReader("abc")}); err != nil {
@@ -365,6 +428,8 @@ func TestObjectLambdaErrors(t *testing.T) {
 		e.create(fn.name, pyOLAP, fn.handler)
 		e.olap(fn.name, "err-ap", fn.name, getAction, cttypes.ObjectLambdaAllowedFeatureGetObjectRange)
 	}
+	e.create("invalid", pyOLAP, "invalid")
+	e.olap("invalid", "err-ap", "invalid", getAction)
 	e.olap("missing-fn", "err-ap", "does-not-exist", getAction)
 	e.olap("no-range", "err-ap", "ranged", getAction)
 
@@ -386,6 +451,7 @@ func TestObjectLambdaErrors(t *testing.T) {
 		{"slow", "LambdaTimeout", 500, ""},
 		{"forward-error", "NoSuchKey", 404, ""},
 		{"missing-fn", "LambdaNotFound", 404, ""},
+		{"invalid", "LambdaResponseNotReceived", 500, ""},
 		{"no-range", "NotImplemented", 501, "bytes=0-3"},
 	} {
 		t.Run(tc.olap, func(t *testing.T) {
@@ -414,6 +480,16 @@ func TestObjectLambdaErrors(t *testing.T) {
 		})
 		if got, _ := os.ReadFile(filepath.Join(e.out, "twice")); string(got) != "ValidationError" {
 			t.Fatalf("second WriteGetObjectResponse: %q", got)
+		}
+	})
+	t.Run("invalid WriteGetObjectResponse", func(t *testing.T) {
+		// The function saw WriteGetObjectResponse refuse its call.
+		waitFor(t, "the function's verdict", func() bool {
+			got, _ := os.ReadFile(filepath.Join(e.out, "invalid"))
+			return len(got) > 0
+		})
+		if got, _ := os.ReadFile(filepath.Join(e.out, "invalid")); string(got) != "ValidationError" {
+			t.Fatalf("WriteGetObjectResponse with an error code and status 200: %q", got)
 		}
 	})
 	t.Run("range allowed", func(t *testing.T) {
