@@ -117,6 +117,20 @@ def invalid(event, context):
     with open(os.path.join(os.environ["OUT"], "invalid"), "w") as f:
         f.write(result)
 
+class Failing:
+    """A body that fails after its first megabyte."""
+    def __init__(self):
+        self.sent = 0
+    def read(self, size=-1):
+        if self.sent >= 1 << 20:
+            raise IOError("the transformation broke mid-stream")
+        self.sent += 64 << 10
+        return b"x" * (64 << 10)
+
+def mid_stream(event, context):
+    ctx = event["getObjectContext"]
+    unsigned.write_get_object_response(Body=Failing(), RequestRoute=ctx["outputRoute"], RequestToken=ctx["outputToken"])
+
 def no_response(event, context):
     return {"status_code": 200}
 
@@ -428,6 +442,8 @@ func TestObjectLambdaErrors(t *testing.T) {
 		e.create(fn.name, pyOLAP, fn.handler)
 		e.olap(fn.name, "err-ap", fn.name, getAction, cttypes.ObjectLambdaAllowedFeatureGetObjectRange)
 	}
+	e.create("mid-stream", pyOLAP, "mid_stream")
+	e.olap("mid-stream", "err-ap", "mid-stream", getAction)
 	e.create("invalid", pyOLAP, "invalid")
 	e.olap("invalid", "err-ap", "invalid", getAction)
 	e.olap("missing-fn", "err-ap", "does-not-exist", getAction)
@@ -480,6 +496,29 @@ func TestObjectLambdaErrors(t *testing.T) {
 		})
 		if got, _ := os.ReadFile(filepath.Join(e.out, "twice")); string(got) != "ValidationError" {
 			t.Fatalf("second WriteGetObjectResponse: %q", got)
+		}
+	})
+	t.Run("failure mid-stream", func(t *testing.T) {
+		// The function fails after its response has started: the caller's
+		// response is cut short, never completed.
+		out, err := get("mid-stream")
+		if err != nil {
+			if code, _ := apiError(err); code == "" {
+				t.Fatalf("GetObject: %v", err)
+			}
+			t.Logf("failed before the response started: %v", err)
+			return // also not a complete body
+		}
+		b, err := io.ReadAll(out.Body)
+		if err == nil {
+			t.Fatalf("read %d bytes and a clean end: the truncated response looks complete", len(b))
+		}
+		t.Logf("cut after %d bytes: %v", len(b), err)
+	})
+	t.Run("partNumber", func(t *testing.T) {
+		_, err := get("no-range", func(in *s3.GetObjectInput) { in.PartNumber = aws.Int32(1) })
+		if code, status := apiError(err); code != "NotImplemented" || status != 501 {
+			t.Fatalf("partNumber without GetObject-PartNumber: %v", err)
 		}
 	})
 	t.Run("invalid WriteGetObjectResponse", func(t *testing.T) {
@@ -570,6 +609,15 @@ func TestObjectLambdaHeadAndList(t *testing.T) {
 	_, err = e.arnS3.HeadObject(e.ctx, &s3.HeadObjectInput{Bucket: aws.String(olapARN("head-missing")), Key: aws.String("a")})
 	if _, status := apiError(err); status != 404 {
 		t.Errorf("HEAD with errorCode: %v", err)
+	}
+	// Range and partNumber on a transformed HEAD without HeadObject-Range/-PartNumber.
+	_, err = e.arnS3.HeadObject(e.ctx, &s3.HeadObjectInput{Bucket: aws.String(olapARN("head-olap")), Key: aws.String("a"), Range: aws.String("bytes=0-1")})
+	if _, status := apiError(err); status != 501 {
+		t.Errorf("HEAD with Range: %v", err)
+	}
+	_, err = e.arnS3.HeadObject(e.ctx, &s3.HeadObjectInput{Bucket: aws.String(olapARN("head-olap")), Key: aws.String("a"), PartNumber: aws.Int32(1)})
+	if _, status := apiError(err); status != 501 {
+		t.Errorf("HEAD with partNumber: %v", err)
 	}
 	// HEAD is not transformed by the GET-only access point: it passes through.
 	l, err := e.s3.ListObjectsV2(e.ctx, &s3.ListObjectsV2Input{Bucket: aws.String(listAlias)})
