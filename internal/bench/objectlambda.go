@@ -57,6 +57,11 @@ type olapConfig struct {
 	goBootstrap string
 	timeout     time.Duration
 	keep        bool
+	// chunked makes the transform send WriteGetObjectResponse's body
+	// with chunked transfer encoding (no Content-Length), as SDK clients
+	// do with streams of unknown length: the server then relays it
+	// through a buffer instead of splicing it.
+	chunked bool
 }
 
 // RunObjectLambda runs "sluice bench objectlambda" with args, the
@@ -102,6 +107,7 @@ func parseOLAPConfig(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&cfg.goBootstrap, "go-bootstrap", "", "prebuilt `binary` of the pass-through function (default: build it with the go command)")
 	fs.DurationVar(&cfg.timeout, "timeout", 5*time.Minute, "timeout of one request")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the bucket, access points and function afterwards")
+	fs.BoolVar(&cfg.chunked, "chunked", false, "the transform sends its body chunked, of unknown length (the server relays it through a buffer instead of splicing it)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -169,7 +175,11 @@ func (r *olapRunner) run(ctx context.Context) error {
 	if err := r.setup(ctx, c); err != nil {
 		return err
 	}
-	fmt.Fprintf(r.out, "sluice bench objectlambda — endpoint %s, pass-through Go transform (aws-lambda-go, net/http)\n\n", r.cfg.endpoint)
+	body := "with its length"
+	if r.cfg.chunked {
+		body = "chunked, of unknown length"
+	}
+	fmt.Fprintf(r.out, "sluice bench objectlambda — endpoint %s, pass-through Go transform (aws-lambda-go, net/http; WriteGetObjectResponse body %s)\n\n", r.cfg.endpoint, body)
 	if err := r.ttfb(ctx, c); err != nil {
 		return err
 	}
@@ -208,6 +218,7 @@ func (r *olapRunner) setup(ctx context.Context, c *client) error {
 		FunctionName: aws.String(r.fn), Runtime: ltypes.RuntimeProvidedal2023, Handler: aws.String("bootstrap"),
 		Role: aws.String("arn:aws:iam::" + r.cfg.account + ":role/sluice-bench"), Code: &ltypes.FunctionCode{ZipFile: pkg},
 		Timeout: aws.Int32(300), MemorySize: aws.Int32(256),
+		Environment: &ltypes.Environment{Variables: map[string]string{"BENCH_CHUNKED": strconv.FormatBool(r.cfg.chunked)}},
 	}); err != nil {
 		return fmt.Errorf("bench objectlambda: CreateFunction: %w", err)
 	}
@@ -485,6 +496,9 @@ func handle(ctx context.Context, raw json.RawMessage) error {
 		return err
 	}
 	out.ContentLength = src.ContentLength
+	if os.Getenv("BENCH_CHUNKED") == "true" {
+		out.ContentLength = -1 // chunked: a body of unknown length
+	}
 	out.Header.Set("x-amz-request-route", ev.GetObjectContext.OutputRoute)
 	out.Header.Set("x-amz-request-token", ev.GetObjectContext.OutputToken)
 	out.Header.Set("x-amz-fwd-header-Content-Type", src.Header.Get("Content-Type"))
