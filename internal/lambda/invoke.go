@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -198,10 +199,20 @@ func (s *Service) run(ctx context.Context, d *Deployment, inv *Invocation) (*Res
 	if len(res.Payload) > MaxResponsePayload {
 		x := *res
 		x.FunctionError = "Unhandled"
-		x.Payload = []byte(`{"errorMessage":"Response payload size exceeded maximum allowed payload size (6291556 bytes).","errorType":"Function.ResponseSizeTooLarge"}`)
+		x.Payload, _ = json.Marshal(&struct {
+			ErrorMessage string `json:"errorMessage"`
+			ErrorType    string `json:"errorType"`
+		}{ResponseTooLargeMessage(int64(len(res.Payload))), "Function.ResponseSizeTooLarge"})
 		res = &x
 	}
 	return res, nil
+}
+
+// ResponseTooLargeMessage is the errorMessage of a
+// Function.ResponseSizeTooLarge error, for a response of size bytes.
+func ResponseTooLargeMessage(size int64) string {
+	return "Response payload size (" + strconv.FormatInt(size, 10) + " bytes) exceeded maximum allowed payload size (" +
+		strconv.Itoa(MaxResponsePayload) + " bytes)."
 }
 
 func throttled(reason ThrottleReason) *Error {

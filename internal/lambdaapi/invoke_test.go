@@ -90,7 +90,8 @@ func TestInvoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if aws.ToString(out.FunctionError) != "Unhandled" || !strings.Contains(string(out.Payload), `"errorType":"Function.ResponseSizeTooLarge"`) {
+	if aws.ToString(out.FunctionError) != "Unhandled" || !strings.Contains(string(out.Payload), `"errorType":"Function.ResponseSizeTooLarge"`) ||
+		!strings.Contains(string(out.Payload), `"errorMessage":"Response payload size (6291557 bytes) exceeded maximum allowed payload size (6291556 bytes)."`) {
 		t.Errorf("large response: %v %.200s", aws.ToString(out.FunctionError), out.Payload)
 	}
 

@@ -90,7 +90,7 @@ func TestGoFunctions(t *testing.T) {
 		}},
 		{"response too large", "big", `{}`, 0, func(t *testing.T, res *lambda.Result) {
 			d := decodeErr(t, res)
-			if d.Type != "Function.ResponseSizeTooLarge" || d.Message != "Response payload size exceeded maximum allowed payload size (6291556 bytes)." {
+			if d.Type != "Function.ResponseSizeTooLarge" || d.Message != "Response payload size (7340034 bytes) exceeded maximum allowed payload size (6291556 bytes)." {
 				t.Errorf("error %+v", d)
 			}
 		}},

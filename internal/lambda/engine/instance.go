@@ -453,8 +453,7 @@ func (in *instance) finish(d *lambda.Deployment, id string, start time.Time, col
 			// refused; do not hand the next invocation to a dying one.
 			healthy = false
 			res.FunctionError = "Unhandled"
-			res.Payload = errorDoc("Function.ResponseSizeTooLarge",
-				"Response payload size exceeded maximum allowed payload size ("+strconv.Itoa(runtimeapi.MaxResponseSize)+" bytes).")
+			res.Payload = errorDoc("Function.ResponseSizeTooLarge", lambda.ResponseTooLargeMessage(o.Size))
 		case o.Failed:
 			res.FunctionError = "Unhandled"
 			res.Payload = o.Payload
