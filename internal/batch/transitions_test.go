@@ -1,6 +1,7 @@
 package batch_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -144,6 +145,26 @@ func TestEveryTransition(t *testing.T) {
 			t.Errorf("cancelling answered %s", out.Status)
 		}
 		tr.expect(id, New, Preparing, Suspended, Cancelled)
+	})
+	t.Run("cancelled while preparing", func(t *testing.T) {
+		// Two million rows take Preparing a while to read and count.
+		var big strings.Builder
+		for i := range 2_000_000 {
+			fmt.Fprintf(&big, "data,k%07d\n", i)
+		}
+		etag, _ := e.put("data", "big.csv", big.String())
+		id := e.create(&s3control.CreateJobInput{Operation: tagOp(), Manifest: &types.JobManifest{Spec: one.Spec,
+			Location: &types.JobManifestLocation{ObjectArn: aws.String("arn:aws:s3:::data/big.csv"), ETag: aws.String(etag)}}})
+		e.wait(id, 10*time.Second, types.JobStatusPreparing)
+		out := setStatus(id, types.RequestedJobStatusCancelled)
+		if out.Status != types.JobStatusCancelling {
+			t.Fatalf("cancelling answered %s; the job was no longer preparing, the test proves nothing", out.Status)
+		}
+		j := e.wait(id, 20*time.Second, types.JobStatusCancelled)
+		if j.ProgressSummary.TotalNumberOfTasks != nil {
+			t.Errorf("a job cancelled while preparing has a total of %d tasks", *j.ProgressSummary.TotalNumberOfTasks)
+		}
+		tr.expect(id, New, Preparing, Cancelling, Cancelled)
 	})
 	t.Run("cancelled while active", func(t *testing.T) {
 		id := e.create(&s3control.CreateJobInput{Manifest: e.manifest("data", "many.csv", bucketKey, rowsFor("data", 3000)...),
