@@ -15,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/sluicehq/sluice/internal/batch"
 	"github.com/sluicehq/sluice/internal/bench"
 	"github.com/sluicehq/sluice/internal/server"
 )
@@ -101,6 +102,8 @@ func runServer(ctx context.Context, args []string, getenv func(string) string, s
 	python := fs.String("python", "python3", "host interpreter for python3.x functions")
 	node := fs.String("node", "node", "host interpreter for nodejs*.x functions")
 	fnConcurrency := fs.Int("function-concurrency", 0, "maximum concurrent function invocations (0: engine default)")
+	batchJobs := fs.Int("batch-jobs", 0, "Batch Operations jobs that run at once; the others wait by priority (0: default 4)")
+	batchConcurrency := fs.Int("batch-concurrency", 0, "tasks of one Batch Operations job in flight after its ramp-up (0: default 64)")
 	pprofAddr := fs.String("pprof", "", "serve Go's profiling endpoints (/debug/pprof/) on this loopback `address`, e.g. 127.0.0.1:6060 (off when empty)")
 	defaultSSE := fs.String("default-encryption", "",
 		"encrypt new objects that ask for no encryption (and whose bucket has none) at rest: AES256 (SSE-S3, as S3 does since 2023) or empty for none")
@@ -139,6 +142,7 @@ func runServer(ctx context.Context, args []string, getenv func(string) string, s
 		},
 		LegacyBucketDefaults: *legacyBuckets,
 		DefaultEncryption:    *defaultSSE,
+		Batch:                batch.Options{MaxActiveJobs: *batchJobs, TaskConcurrency: *batchConcurrency},
 	})
 	if err != nil {
 		return err
