@@ -20,7 +20,7 @@ import (
 func BenchmarkEmit(b *testing.B) {
 	t := &testing.T{}
 	e := newEnv(t)
-	q, err := async.New(async.Config{Meta: e.meta, Dir: b.TempDir()})
+	q, err := async.New(async.Config{Meta: e.meta, Dir: b.TempDir(), Observer: e.svc})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -42,6 +42,29 @@ func BenchmarkEmit(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	b.StopTimer()
+	b.ReportMetric(storedBytes(b, e.meta)/float64(b.N), "stored-B/event")
+}
+
+// storedBytes is the size of the queued invocations and event log records
+// in m: what events add to their transactions.
+func storedBytes(b *testing.B, m meta.Store) float64 {
+	n := 0
+	err := m.View(context.Background(), func(tx meta.Tx) error {
+		for _, kind := range []string{"queue/lambda-async", kindLog} {
+			for d, err := range tx.Docs(kind, meta.ListOptions{}) {
+				if err != nil {
+					return err
+				}
+				n += len(d.Value)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return float64(n)
 }
 
 // BenchmarkUpdate is the transaction alone, for comparison.
@@ -70,7 +93,7 @@ func BenchmarkCommitWithEvents(b *testing.B) {
 			}
 			defer m.Close()
 			svc := New(Config{Meta: m})
-			q, _ := async.New(async.Config{Meta: m, Dir: b.TempDir()})
+			q, _ := async.New(async.Config{Meta: m, Dir: b.TempDir(), Observer: svc})
 			svc.Start(q, &fakeFunctions{svc: lambda.New(lambda.Config{Meta: m}), allow: func(string, string, string) (bool, error) { return true, nil }})
 			defer svc.Close()
 			m.Update(context.Background(), func(tx meta.Tx) error { return tx.CreateBucket(&meta.Bucket{Name: "b"}) })

@@ -64,6 +64,40 @@ func appendRecordPayload(b []byte, r *EventRecord) []byte {
 	return append(b, `}}}]}`...)
 }
 
+// appendSource appends a record source as encoding/json would.
+func appendSource(b []byte, src *recordSource) []byte {
+	b = append(b, '{')
+	for _, f := range [...]struct{ name, v string }{{"r", src.Region}, {"t", src.Time}, {"n", src.Name}, {"p", src.Principal},
+		{"ip", src.SourceIP}, {"rq", src.RequestID}, {"h", src.HostID}, {"c", src.ConfigID}, {"b", src.Bucket}, {"o", src.Owner}, {"k", src.Key}} {
+		if f.v != "" {
+			b = appendMember(b, f.name)
+			b = appendString(b, f.v)
+		}
+	}
+	if src.Size != nil {
+		b = appendMember(b, "s")
+		b = strconv.AppendInt(b, *src.Size, 10)
+	}
+	for _, f := range [...]struct{ name, v string }{{"e", src.ETag}, {"v", src.VersionID}, {"q", src.Sequencer}} {
+		if f.v != "" {
+			b = appendMember(b, f.name)
+			b = appendString(b, f.v)
+		}
+	}
+	return append(b, '}')
+}
+
+// appendMember appends a member's name (a plain one) and its colon, after a
+// comma unless it is the object's first.
+func appendMember(b []byte, name string) []byte {
+	if b[len(b)-1] != '{' {
+		b = append(b, ',')
+	}
+	b = append(b, '"')
+	b = append(b, name...)
+	return append(b, '"', ':')
+}
+
 // appendLogRecord appends a log record as encoding/json would.
 func appendLogRecord(b []byte, r *Record) []byte {
 	b = append(b, `{"id":`...)

@@ -34,6 +34,15 @@ func TestEncodersMatchEncodingJSON(t *testing.T) {
 		if got := appendLogRecord(nil, &rec); !bytes.Equal(got, want) {
 			t.Errorf("log record %q:\n got %s\nwant %s", s, got, want)
 		}
+		src := recordSource{Region: s, Time: s, Name: s, Principal: s, SourceIP: s, RequestID: s, HostID: s, ConfigID: s,
+			Bucket: s, Owner: s, Key: s, ETag: s, VersionID: s, Sequencer: s}
+		if i%2 == 0 {
+			src.Size = &size
+		}
+		want, _ = json.Marshal(&src)
+		if got := appendSource(nil, &src); !bytes.Equal(got, want) {
+			t.Errorf("record source %q:\n got %s\nwant %s", s, got, want)
+		}
 		st := deliveryState{State: s, Attempts: i, Reason: s, RequestID: s, Updated: at}
 		want, _ = json.Marshal(&st)
 		if got := appendState(nil, &st); !bytes.Equal(got, want) {

@@ -8,7 +8,10 @@
 // configuration and, in that same transaction, adds one asynchronous
 // invocation per matching configuration to the functions' durable queue
 // (package lambda/async: retries, maximum event age, destinations) and a
-// record to the event log. After the commit, Dispatch wakes the queue. So
+// record to the event log. The queued invocation holds the event record's
+// source, the fields that vary, which the queue has the Service build into
+// the record when it delivers it (BuildPayload): half the bytes in the
+// transaction of every event. After the commit, Dispatch wakes the queue. So
 // an event exists exactly when its change is committed: a crash right
 // after a PUT's 200 still delivers it, at least once, after the restart.
 // Nothing is kept only in memory and nothing is capped: a backlog is
@@ -33,6 +36,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/internal/lambda"
+	"github.com/sluicehq/sluice/internal/lambda/async"
 	"github.com/sluicehq/sluice/internal/meta"
 	"github.com/sluicehq/sluice/internal/objstore"
 )
@@ -49,6 +53,10 @@ type Queue interface {
 	// AddTx adds an invocation inside tx; ref identifies its event log
 	// record to the queue's Observer.
 	AddTx(tx meta.Tx, ev *lambda.AsyncEvent, ref string) error
+	// AddSourceTx is AddTx for an invocation whose payload is a record
+	// source, built into the record when it is delivered (by the
+	// Service, the queue's Observer, as an async.PayloadBuilder).
+	AddSourceTx(tx meta.Tx, ev *lambda.AsyncEvent, ref string) error
 	// Kick wakes the queue after a transaction that added to it.
 	Kick()
 }
@@ -104,7 +112,10 @@ type Service struct {
 	once sync.Once
 }
 
-var _ objstore.Events = (*Service)(nil)
+var (
+	_ objstore.Events      = (*Service)(nil)
+	_ async.PayloadBuilder = (*Service)(nil)
+)
 
 // New returns a Service.
 func New(cfg Config) *Service {
@@ -233,10 +244,8 @@ func (s *Service) Emit(tx meta.Tx, ev *objstore.Event) (bool, error) {
 			}
 			sequencer = formatSequencer(seq)
 		}
-		body, err := payload(s.record(ev, key, f.ID, sequencer))
-		if err != nil {
-			return false, err
-		}
+		src := s.source(ev, key, f.ID, sequencer)
+		body := appendSource(make([]byte, 0, 384), &src)
 		rec := &Record{
 			Time: ev.Time.UTC(), Event: ev.Name, Bucket: ev.Bucket.Name, Key: ev.Key,
 			VersionID: ev.VersionID, Sequencer: sequencer, ConfigurationID: f.ID,
@@ -245,7 +254,7 @@ func (s *Service) Emit(tx meta.Tx, ev *objstore.Event) (bool, error) {
 		if ev.Bucket.Versioning == "" {
 			rec.VersionID = ""
 		}
-		if err := s.deliver(tx, q, c.targets[i], f.FunctionARN, body, ev.Origin.TraceID, rec); err != nil {
+		if err := s.deliver(tx, q.AddSourceTx, c.targets[i], f.FunctionARN, body, ev.Origin.TraceID, rec); err != nil {
 			return false, err
 		}
 		emitted = true
@@ -253,8 +262,9 @@ func (s *Service) Emit(tx meta.Tx, ev *objstore.Event) (bool, error) {
 	return emitted, nil
 }
 
-// deliver adds the invocation of t with body, and its log record, to tx.
-func (s *Service) deliver(tx meta.Tx, q Queue, t lambda.Target, function string, body []byte, trace string, rec *Record) error {
+// deliver adds the invocation of t with body (with add: Queue.AddTx or
+// Queue.AddSourceTx), and its log record, to tx.
+func (s *Service) deliver(tx meta.Tx, add func(meta.Tx, *lambda.AsyncEvent, string) error, t lambda.Target, function string, body []byte, trace string, rec *Record) error {
 	seq, err := tx.NextSeq()
 	if err != nil {
 		return err
@@ -276,7 +286,7 @@ func (s *Service) deliver(tx meta.Tx, q Queue, t lambda.Target, function string,
 		},
 		Accepted: now,
 	}
-	if err := q.AddTx(tx, ae, rec.ID); err != nil {
+	if err := add(tx, ae, rec.ID); err != nil {
 		return err
 	}
 	return putRecord(tx, rec)
@@ -397,7 +407,7 @@ func (s *Service) SetConfiguration(ctx context.Context, bucket string, cfg *Conf
 				return errNotStarted
 			}
 			rec := &Record{Time: now.UTC(), Event: testEventName, Bucket: bucket, ConfigurationID: f.ID, SourceRequestID: opts.Origin.RequestID}
-			if err := s.deliver(tx, q, targets[i], f.FunctionARN, body, "", rec); err != nil {
+			if err := s.deliver(tx, q.AddTx, targets[i], f.FunctionARN, body, "", rec); err != nil {
 				return err
 			}
 			tested = true

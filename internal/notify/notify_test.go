@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -164,13 +165,33 @@ func TestSequencerOrder(t *testing.T) {
 	}
 }
 
-// fakeQueue records the invocations added to it.
+// fakeQueue records the invocations added to it. Those added with
+// AddSourceTx are recorded with the payload build makes of their source
+// (as async.Queue does when it delivers them); sources keeps the sources.
 type fakeQueue struct {
-	mu     sync.Mutex
-	added  []*lambda.AsyncEvent
-	refs   []string
-	kicks  int
-	addErr error
+	mu      sync.Mutex
+	added   []*lambda.AsyncEvent
+	refs    []string
+	sources [][]byte
+	kicks   int
+	addErr  error
+	build   func([]byte) ([]byte, error)
+}
+
+func (q *fakeQueue) AddSourceTx(tx meta.Tx, ev *lambda.AsyncEvent, ref string) error {
+	if !json.Valid(ev.Invocation.Payload) {
+		return fmt.Errorf("source is not JSON: %s", ev.Invocation.Payload)
+	}
+	p, err := q.build(ev.Invocation.Payload)
+	if err != nil {
+		return err
+	}
+	q.mu.Lock()
+	q.sources = append(q.sources, ev.Invocation.Payload)
+	q.mu.Unlock()
+	built := *ev
+	built.Invocation.Payload = p
+	return q.AddTx(tx, &built, ref)
 }
 
 func (q *fakeQueue) AddTx(tx meta.Tx, ev *lambda.AsyncEvent, ref string) error {
@@ -222,7 +243,7 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(func() { m.Close() })
 	now := time.Date(2026, 3, 4, 5, 6, 7, 891000000, time.UTC)
 	svc := New(Config{Meta: m, Region: "us-east-1", AccountID: "000000000000", Now: func() time.Time { return now }})
-	q := &fakeQueue{}
+	q := &fakeQueue{build: svc.BuildPayload}
 	fns := &fakeFunctions{
 		svc:   lambda.New(lambda.Config{Meta: m}),
 		allow: func(string, string, string) (bool, error) { return true, nil },
@@ -407,6 +428,10 @@ func TestEmitRecords(t *testing.T) {
 				t.Errorf("invocation %+v", ae)
 			}
 			got := ae.Invocation.Payload
+			// The transaction stored the record's source, not the record.
+			if src := e.queue.sources[len(e.queue.sources)-1]; len(src) > len(got)*3/5 {
+				t.Errorf("source of %d bytes for a record of %d: %s", len(src), len(got), src)
+			}
 			// The sequencer depends on the store's sequence: check its
 			// form, then fix it for the golden file.
 			var doc Event

@@ -103,45 +103,85 @@ func eventVersion(name string) string {
 	return "2.1"
 }
 
-// record builds the record of ev for one configuration.
-func (s *Service) record(ev *objstore.Event, encodedKey, configID, sequencer string) EventRecord {
-	obj := ObjectEntity{Key: encodedKey}
+// recordSource is what an event's record is built from when it is
+// delivered (Service.BuildPayload): the record's fields that vary, which
+// the transaction of the event stores in place of the record itself, a
+// third of its size; the rest (eventVersion, eventSource, s3SchemaVersion,
+// the bucket ARN) follows from them. Members are omitted when empty.
+type recordSource struct {
+	Region    string `json:"r,omitempty"`
+	Time      string `json:"t,omitempty"` // eventTime, as the record has it
+	Name      string `json:"n,omitempty"` // eventName
+	Principal string `json:"p,omitempty"`
+	SourceIP  string `json:"ip,omitempty"`
+	RequestID string `json:"rq,omitempty"`
+	HostID    string `json:"h,omitempty"`
+	ConfigID  string `json:"c,omitempty"`
+	Bucket    string `json:"b,omitempty"`
+	Owner     string `json:"o,omitempty"`
+	Key       string `json:"k,omitempty"` // URL-encoded, as the record has it
+	Size      *int64 `json:"s,omitempty"`
+	ETag      string `json:"e,omitempty"`
+	VersionID string `json:"v,omitempty"`
+	Sequencer string `json:"q,omitempty"`
+}
+
+// source is the record source of ev for one configuration.
+func (s *Service) source(ev *objstore.Event, encodedKey, configID, sequencer string) recordSource {
+	src := recordSource{
+		Region: s.region, Time: ev.Time.UTC().Format(timeLayout), Name: ev.Name,
+		Principal: ev.Origin.PrincipalID, SourceIP: ev.Origin.SourceIP,
+		RequestID: ev.Origin.RequestID, HostID: ev.Origin.HostID,
+		ConfigID: configID, Bucket: ev.Bucket.Name, Owner: s.account, Key: encodedKey,
+	}
 	if ev.Bucket.Versioning != "" {
-		obj.VersionID = ev.VersionID
+		src.VersionID = ev.VersionID
 	}
 	switch {
 	case strings.HasPrefix(ev.Name, "ObjectCreated:"):
 		size := ev.Size
-		obj.Size, obj.ETag, obj.Sequencer = &size, ev.ETag, sequencer
+		src.Size, src.ETag, src.Sequencer = &size, ev.ETag, sequencer
 	case strings.HasPrefix(ev.Name, "ObjectRemoved:"):
-		obj.Sequencer = sequencer
+		src.Sequencer = sequencer
 	case strings.HasPrefix(ev.Name, "ObjectTagging:"), strings.HasPrefix(ev.Name, "ObjectAcl:"):
-		obj.ETag = ev.ETag
+		src.ETag = ev.ETag
 	}
+	return src
+}
+
+// record is the record built from src.
+func (src *recordSource) record() EventRecord {
 	return EventRecord{
-		EventVersion:      eventVersion(ev.Name),
+		EventVersion:      eventVersion(src.Name),
 		EventSource:       eventSource,
-		AWSRegion:         s.region,
-		EventTime:         ev.Time.UTC().Format(timeLayout),
-		EventName:         ev.Name,
-		UserIdentity:      Identity{PrincipalID: ev.Origin.PrincipalID},
-		RequestParameters: RequestParameters{SourceIPAddress: ev.Origin.SourceIP},
-		ResponseElements:  ResponseElements{RequestID: ev.Origin.RequestID, HostID: ev.Origin.HostID},
+		AWSRegion:         src.Region,
+		EventTime:         src.Time,
+		EventName:         src.Name,
+		UserIdentity:      Identity{PrincipalID: src.Principal},
+		RequestParameters: RequestParameters{SourceIPAddress: src.SourceIP},
+		ResponseElements:  ResponseElements{RequestID: src.RequestID, HostID: src.HostID},
 		S3: Entity{
 			SchemaVersion:   schemaVersion,
-			ConfigurationID: configID,
+			ConfigurationID: src.ConfigID,
 			Bucket: BucketEntity{
-				Name:          ev.Bucket.Name,
-				OwnerIdentity: Identity{PrincipalID: s.account},
-				ARN:           "arn:aws:s3:::" + ev.Bucket.Name,
+				Name:          src.Bucket,
+				OwnerIdentity: Identity{PrincipalID: src.Owner},
+				ARN:           "arn:aws:s3:::" + src.Bucket,
 			},
-			Object: obj,
+			Object: ObjectEntity{Key: src.Key, Size: src.Size, ETag: src.ETag, VersionID: src.VersionID, Sequencer: src.Sequencer},
 		},
 	}
 }
 
-// payload is the invocation payload of one record.
-func payload(r EventRecord) ([]byte, error) {
+// BuildPayload implements async.PayloadBuilder: the invocation payload of
+// an event, {"Records":[record]}, built from the record source Emit
+// stored.
+func (s *Service) BuildPayload(source []byte) ([]byte, error) {
+	var src recordSource
+	if err := json.Unmarshal(source, &src); err != nil {
+		return nil, err
+	}
+	r := src.record()
 	return appendRecordPayload(make([]byte, 0, 1024), &r), nil
 }
 

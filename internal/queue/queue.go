@@ -181,29 +181,79 @@ func (q *Queue) Add(tx meta.Tx, payload []byte, delay time.Duration) (string, er
 	}
 	now := q.cfg.Now().UTC()
 	it := Item{ID: q.cfg.Name + "-" + strconv.FormatUint(seq, 10), Payload: payload, Enqueued: now, Due: now.Add(delay)}
-	return it.ID, tx.PutDoc(q.kind, key(it.Due, seq), appendNewItem(make([]byte, 0, 128+len(payload)*4/3), &it))
+	return it.ID, tx.PutDoc(q.kind, key(it.Due, seq), appendItem(make([]byte, 0, 160+len(payload)), &it))
 }
 
-// appendNewItem appends the stored form of a new item (no attempts, no
-// note) as json.Marshal writes it (queue_test.go checks that they agree),
-// without its reflection: Add runs inside the caller's transaction, on the
-// metadata store's one committer.
-func appendNewItem(b []byte, it *Item) []byte {
-	id, _ := json.Marshal(it.ID)
+// An item is stored as a JSON object. A payload that is valid JSON (the
+// usual case: asynchronous invocations are JSON documents) is stored as
+// it is, under "json"; any other payload base64-encoded under "payload",
+// as encoding/json writes a []byte. Items stored before "json" existed
+// have only the "payload" form; decodeItem reads both.
+type storedItem struct {
+	ID       string          `json:"id"`
+	Payload  []byte          `json:"payload"`
+	JSON     json.RawMessage `json:"json"`
+	Attempts int             `json:"attempts"`
+	Enqueued time.Time       `json:"enqueued"`
+	Due      time.Time       `json:"due"`
+	Note     string          `json:"note"`
+}
+
+// decodeItem decodes a stored item.
+func decodeItem(raw []byte) (Item, error) {
+	var s storedItem
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return Item{}, err
+	}
+	it := Item{ID: s.ID, Payload: s.Payload, Attempts: s.Attempts, Enqueued: s.Enqueued, Due: s.Due, Note: s.Note}
+	if s.JSON != nil {
+		it.Payload = []byte(s.JSON)
+	}
+	return it, nil
+}
+
+// appendItem appends the stored form of an item, without encoding/json's
+// reflection: Add runs inside the caller's transaction, on the metadata
+// store's one committer.
+func appendItem(b []byte, it *Item) []byte {
 	b = append(b, `{"id":`...)
-	b = append(b, id...)
-	if it.Payload == nil {
+	b = appendString(b, it.ID)
+	switch {
+	case it.Payload == nil:
 		b = append(b, `,"payload":null`...)
-	} else {
+	case len(it.Payload) > 0 && json.Valid(it.Payload):
+		b = append(b, `,"json":`...)
+		b = append(b, it.Payload...)
+	default:
 		b = append(b, `,"payload":"`...)
 		b = base64.StdEncoding.AppendEncode(b, it.Payload)
 		b = append(b, '"')
 	}
-	b = append(b, `,"attempts":0,"enqueued":"`...)
+	b = append(b, `,"attempts":`...)
+	b = strconv.AppendInt(b, int64(it.Attempts), 10)
+	b = append(b, `,"enqueued":"`...)
 	b = it.Enqueued.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","due":"`...)
 	b = it.Due.AppendFormat(b, time.RFC3339Nano)
-	return append(b, `"}`...)
+	b = append(b, '"')
+	if it.Note != "" {
+		b = append(b, `,"note":`...)
+		b = appendString(b, it.Note)
+	}
+	return append(b, '}')
+}
+
+// appendString appends s as encoding/json writes a string.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // Enqueue adds payload in a transaction of its own and kicks the queue.
@@ -311,8 +361,8 @@ func (q *Queue) due() []Item {
 			if q.taken(d.Key, g) {
 				continue
 			}
-			var it Item
-			if err := json.Unmarshal(d.Value, &it); err != nil {
+			it, err := decodeItem(d.Value)
+			if err != nil {
 				q.log.Error("undecodable queue item", "key", d.Key, "err", err)
 				continue
 			}
@@ -456,11 +506,7 @@ func (q *Queue) applyOne(tx meta.Tx, it Item, out Outcome) error {
 		next.Payload = out.payload
 	}
 	next.Due = q.cfg.Now().UTC().Add(out.after)
-	raw, err := json.Marshal(&next)
-	if err != nil {
-		return err
-	}
-	return tx.PutDoc(q.kind, key(next.Due, seq), raw)
+	return tx.PutDoc(q.kind, key(next.Due, seq), appendItem(make([]byte, 0, 160+len(next.Note)+len(next.Payload)), &next))
 }
 
 // Len returns the number of items in the queue (due or not), for tests

@@ -211,7 +211,7 @@ type event struct {
 	Qualifier     string          `json:"qualifier,omitempty"`
 	RequestID     string          `json:"requestId"`
 	InvokedARN    string          `json:"invokedArn"`
-	Payload       json.RawMessage `json:"payload"`
+	Payload       json.RawMessage `json:"payload,omitempty"`
 	ClientContext string          `json:"clientContext,omitempty"`
 	Accepted      time.Time       `json:"accepted"`
 	// Invokes counts the runs of the function that ended in a function
@@ -224,6 +224,9 @@ type event struct {
 	// Ref the caller's reference for the Observer (see AddTx).
 	TraceID string `json:"traceId,omitempty"`
 	Ref     string `json:"ref,omitempty"`
+	// Source, in place of Payload, is what the Observer's PayloadBuilder
+	// builds the payload from when the event is handled (AddSourceTx).
+	Source json.RawMessage `json:"source,omitempty"`
 }
 
 // response is what an attempt ended with.
@@ -318,6 +321,11 @@ func (q *Queue) handle(ctx context.Context, it queue.Item) queue.Outcome {
 	s, err := q.settings(ctx, fns, &e)
 	if err != nil {
 		return q.backoff(ctx, &e, s, "system error: "+err.Error())
+	}
+	if e.Source != nil {
+		if err := q.build(&e); err != nil {
+			return q.backoff(ctx, &e, s, "system error: "+err.Error())
+		}
 	}
 	now := q.cfg.Now()
 	if !now.Before(e.Accepted.Add(s.maxAge)) {

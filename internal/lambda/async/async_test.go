@@ -18,6 +18,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/blob/disk"
 	"github.com/sluicehq/sluice/internal/lambda"
+	"github.com/sluicehq/sluice/internal/meta"
 	"github.com/sluicehq/sluice/internal/meta/bolt"
 )
 
@@ -142,6 +143,7 @@ type harness struct {
 	logs  *fakeLogs
 	clock *clock
 	dir   string
+	meta  meta.Store
 }
 
 // testOptions are short delays: function-error retries after 50 and
@@ -155,6 +157,12 @@ var testOptions = Options{
 
 func newHarness(t *testing.T, eng *fakeEngine) *harness {
 	t.Helper()
+	return newObservedHarness(t, eng, nil)
+}
+
+// newObservedHarness is newHarness with an Observer.
+func newObservedHarness(t *testing.T, eng *fakeEngine, obs Observer) *harness {
+	t.Helper()
 	dir := t.TempDir()
 	m, err := bolt.Open(filepath.Join(dir, "meta.db"), bolt.Options{NoSync: true})
 	if err != nil {
@@ -165,7 +173,8 @@ func newHarness(t *testing.T, eng *fakeEngine) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, eng: eng, objs: &fakeObjects{}, logs: &fakeLogs{}, clock: &clock{}, dir: filepath.Join(dir, "async")}
-	h.q, err = New(Config{Meta: m, Dir: h.dir, Objects: h.objs, Logs: h.logs, Options: testOptions, Now: h.clock.now})
+	h.meta = m
+	h.q, err = New(Config{Meta: m, Dir: h.dir, Objects: h.objs, Logs: h.logs, Options: testOptions, Now: h.clock.now, Observer: obs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -633,5 +642,82 @@ func TestEnqueueIsDurable(t *testing.T) {
 	q.Close() // never started: nothing delivered
 	if n, _ := q.Len(context.Background()); n != 1 {
 		t.Fatalf("Len after Close = %d", n)
+	}
+}
+
+// builder is an Observer and PayloadBuilder: it wraps a source in
+// {"built":…} and records what it observes.
+type builder struct {
+	mu     sync.Mutex
+	builds int
+	states []string
+}
+
+func (b *builder) BuildPayload(source []byte) ([]byte, error) {
+	b.mu.Lock()
+	b.builds++
+	b.mu.Unlock()
+	return append(append([]byte(`{"built":`), source...), '}'), nil
+}
+
+func (b *builder) Observe(tx meta.Tx, ref string, o Observation) error {
+	b.mu.Lock()
+	b.states = append(b.states, ref+":"+o.State)
+	b.mu.Unlock()
+	return nil
+}
+
+// TestAddSourceTx: an event added with its payload's source is delivered
+// with the payload the Observer builds, built once: the retry stores the
+// payload, and the failure record carries it.
+func TestAddSourceTx(t *testing.T) {
+	eng := &fakeEngine{invoke: functionError(`{"errorMessage":"boom"}`)}
+	obs := &builder{}
+	h := newObservedHarness(t, eng, obs)
+	h.create("fn")
+	h.config("fn", "", ptr(1), nil, "", "arn:aws:s3:::failures")
+	ev := &lambda.AsyncEvent{FunctionName: "fn", Invocation: lambda.Invocation{RequestID: "r1", InvokedARN: h.svc.FunctionARN("fn"), Payload: []byte(`{"k":"a+b"}`)}}
+	err := h.meta.Update(context.Background(), func(tx meta.Tx) error { return h.q.AddSourceTx(tx, ev, "ref1") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.q.Kick()
+	eventually(t, "the failure record", func() bool { return len(h.objs.all()) == 1 })
+	calls := eng.callsOf("fn")
+	if len(calls) != 2 {
+		t.Fatalf("%d attempts, want 2", len(calls))
+	}
+	for _, c := range calls {
+		if string(c.inv.Payload) != `{"built":{"k":"a+b"}}` || c.inv.RequestID != "r1" {
+			t.Errorf("attempt with payload %s, request ID %s", c.inv.Payload, c.inv.RequestID)
+		}
+	}
+	var body []byte
+	for _, b := range h.objs.all() {
+		body = b
+	}
+	rec := decodeRecord(t, body)
+	if string(rec.RequestPayload) != `{"built":{"k":"a+b"}}` {
+		t.Errorf("record's requestPayload %s", rec.RequestPayload)
+	}
+	h.idle()
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if obs.builds != 1 || strings.Join(obs.states, " ") != "ref1:retrying ref1:failed" {
+		t.Errorf("%d builds, observed %v", obs.builds, obs.states)
+	}
+}
+
+// TestAddSourceTxNeedsABuilder: without a PayloadBuilder to build the
+// payload, AddSourceTx refuses the event (and aborts the transaction).
+func TestAddSourceTxNeedsABuilder(t *testing.T) {
+	h := newHarness(t, &fakeEngine{})
+	ev := &lambda.AsyncEvent{FunctionName: "fn", Invocation: lambda.Invocation{Payload: []byte(`{}`)}}
+	err := h.meta.Update(context.Background(), func(tx meta.Tx) error { return h.q.AddSourceTx(tx, ev, "ref") })
+	if err == nil {
+		t.Fatal("AddSourceTx without a PayloadBuilder succeeded")
+	}
+	if n, _ := h.q.Len(context.Background()); n != 0 {
+		t.Errorf("%d events queued", n)
 	}
 }

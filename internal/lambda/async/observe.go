@@ -3,6 +3,7 @@ package async
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -55,11 +56,52 @@ func (q *Queue) AddTx(tx meta.Tx, ev *lambda.AsyncEvent, ref string) error {
 	return err
 }
 
+// PayloadBuilder is implemented by an Observer whose events are added
+// with AddSourceTx: it builds an event's payload from its source when
+// the event is handled.
+type PayloadBuilder interface {
+	// BuildPayload returns the payload built from source, the same bytes
+	// every time.
+	BuildPayload(source []byte) ([]byte, error)
+}
+
+// AddSourceTx is AddTx for an event whose payload is built when it is
+// handled: ev.Invocation.Payload is not the payload but its source, valid
+// JSON, usually much smaller, that the Config's Observer (a
+// PayloadBuilder) builds the payload from. An event source whose payloads
+// repeat what it can derive (S3 event records) stores less in the
+// transaction of each event this way.
+func (q *Queue) AddSourceTx(tx meta.Tx, ev *lambda.AsyncEvent, ref string) error {
+	if _, ok := q.cfg.Observer.(PayloadBuilder); !ok {
+		return errors.New("async: AddSourceTx needs an Observer that is a PayloadBuilder")
+	}
+	e := q.newEvent(ev, ref)
+	e.Source, e.Payload = e.Payload, nil
+	_, err := q.q.Add(tx, appendNewEvent(make([]byte, 0, 512+len(e.Source)), e), 0)
+	return err
+}
+
+// build replaces the source of an event added with AddSourceTx with the
+// payload built from it; the event is stored with its payload from then
+// on (retries), like any other.
+func (q *Queue) build(e *event) error {
+	b, ok := q.cfg.Observer.(PayloadBuilder)
+	if !ok {
+		return errors.New("the event's payload is built by an event source that is not configured")
+	}
+	p, err := b.BuildPayload(e.Source)
+	if err != nil {
+		return fmt.Errorf("building the event's payload: %w", err)
+	}
+	e.Payload, e.Source = asJSON(p), nil
+	return nil
+}
+
 // appendNewEvent appends the stored form of a newly accepted event, as
 // json.Marshal writes it (observe_test.go checks that they agree), but
 // several times faster: AddTx runs inside the caller's transaction, on the
-// metadata store's one committer. It trusts e.Payload to be valid JSON,
-// as newEvent makes it.
+// metadata store's one committer. It trusts e.Payload and e.Source to be
+// valid JSON, as newEvent makes them.
 func appendNewEvent(b []byte, e *event) []byte {
 	b = append(b, `{"function":`...)
 	b = appendJSONString(b, e.Function)
@@ -71,8 +113,10 @@ func appendNewEvent(b []byte, e *event) []byte {
 	b = appendJSONString(b, e.RequestID)
 	b = append(b, `,"invokedArn":`...)
 	b = appendJSONString(b, e.InvokedARN)
-	b = append(b, `,"payload":`...)
-	b = append(b, e.Payload...)
+	if len(e.Payload) > 0 {
+		b = append(b, `,"payload":`...)
+		b = append(b, e.Payload...)
+	}
 	if e.ClientContext != "" {
 		b = append(b, `,"clientContext":`...)
 		b = appendJSONString(b, e.ClientContext)
@@ -87,6 +131,10 @@ func appendNewEvent(b []byte, e *event) []byte {
 	if e.Ref != "" {
 		b = append(b, `,"ref":`...)
 		b = appendJSONString(b, e.Ref)
+	}
+	if len(e.Source) > 0 {
+		b = append(b, `,"source":`...)
+		b = append(b, e.Source...)
 	}
 	return append(b, '}')
 }

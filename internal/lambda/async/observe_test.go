@@ -17,6 +17,7 @@ func TestAppendNewEventMatchesEncodingJSON(t *testing.T) {
 		{Function: "f", Qualifier: "live", RequestID: "r", InvokedARN: "a", Payload: json.RawMessage(`"s"`), ClientContext: "e30=",
 			Accepted: at, TraceID: "Root=1-2-3;Lineage=<x>&y", Ref: "00000000000000ff"},
 		{Function: "ü\"f", RequestID: "\x01", InvokedARN: "a\u2028", Payload: json.RawMessage(`null`), Accepted: at, Ref: "r\\"},
+		{Function: "f", RequestID: "r", InvokedARN: "a", Accepted: at, Ref: "0000000000000100", Source: json.RawMessage(`{"k":"a+b"}`)},
 	} {
 		want, _ := json.Marshal(&e)
 		if got := appendNewEvent(nil, &e); !bytes.Equal(got, want) {
