@@ -26,12 +26,17 @@ func TestStoredItemForms(t *testing.T) {
 		{Item{ID: "q-5", Payload: []byte(`"AAEC"`), Enqueued: at, Due: at},
 			`{"id":"q-5","json":"AAEC","attempts":0,"enqueued":"2026-01-02T03:04:05.0000006Z","due":"2026-01-02T03:04:05.0000006Z"}`},
 	} {
-		got := appendItem(nil, &tc.it)
+		got := appendItem(nil, &tc.it, false)
 		if string(got) != tc.want {
 			t.Errorf("\n got %s\nwant %s", got, tc.want)
 		}
 		if !json.Valid(got) {
 			t.Errorf("invalid JSON: %s", got)
+		}
+		if json.Valid(tc.it.Payload) {
+			if trusted := appendItem(nil, &tc.it, true); !bytes.Equal(trusted, got) {
+				t.Errorf("a payload known to be JSON stored as\n%s\nnot as\n%s", trusted, got)
+			}
 		}
 		back, err := decodeItem(got)
 		if err != nil {

@@ -721,3 +721,17 @@ func TestAddSourceTxNeedsABuilder(t *testing.T) {
 		t.Errorf("%d events queued", n)
 	}
 }
+
+// TestAddSourceTxRefusesASourceThatIsNotJSON: the queue stores the source
+// unchecked inside the event's JSON, so AddSourceTx checks it.
+func TestAddSourceTxRefusesASourceThatIsNotJSON(t *testing.T) {
+	h := newObservedHarness(t, &fakeEngine{}, &builder{})
+	ev := &lambda.AsyncEvent{FunctionName: "fn", Invocation: lambda.Invocation{Payload: []byte(`{"k":`)}}
+	err := h.meta.Update(context.Background(), func(tx meta.Tx) error { return h.q.AddSourceTx(tx, ev, "ref") })
+	if err == nil {
+		t.Fatal("AddSourceTx took a source that is not JSON")
+	}
+	if n, _ := h.q.Len(context.Background()); n != 0 {
+		t.Errorf("%d events queued", n)
+	}
+}

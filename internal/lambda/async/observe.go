@@ -52,7 +52,7 @@ type Observer interface {
 // (an outbox). ref, if not empty, is handed to the Observer with every
 // outcome. It has no effect outside tx; call Kick once tx has committed.
 func (q *Queue) AddTx(tx meta.Tx, ev *lambda.AsyncEvent, ref string) error {
-	_, err := q.q.Add(tx, appendNewEvent(make([]byte, 0, 512+len(ev.Invocation.Payload)), q.newEvent(ev, ref)), 0)
+	_, err := q.q.AddJSON(tx, appendNewEvent(make([]byte, 0, 512+len(ev.Invocation.Payload)), q.newEvent(ev, ref)), 0)
 	return err
 }
 
@@ -75,9 +75,15 @@ func (q *Queue) AddSourceTx(tx meta.Tx, ev *lambda.AsyncEvent, ref string) error
 	if _, ok := q.cfg.Observer.(PayloadBuilder); !ok {
 		return errors.New("async: AddSourceTx needs an Observer that is a PayloadBuilder")
 	}
-	e := q.newEvent(ev, ref)
-	e.Source, e.Payload = e.Payload, nil
-	_, err := q.q.Add(tx, appendNewEvent(make([]byte, 0, 512+len(e.Source)), e), 0)
+	src := ev.Invocation.Payload
+	if !json.Valid(src) {
+		return errors.New("async: the source of an event's payload is not JSON")
+	}
+	bare := *ev
+	bare.Invocation.Payload = nil
+	e := q.newEvent(&bare, ref)
+	e.Payload, e.Source = nil, json.RawMessage(src)
+	_, err := q.q.AddJSON(tx, appendNewEvent(make([]byte, 0, 512+len(e.Source)), e), 0)
 	return err
 }
 
