@@ -4,6 +4,8 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -20,6 +22,7 @@ import (
 	"github.com/sluicehq/sluice/internal/lambda"
 	"github.com/sluicehq/sluice/internal/meta"
 	"github.com/sluicehq/sluice/internal/meta/bolt"
+	"github.com/sluicehq/sluice/internal/queue"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -733,5 +736,43 @@ func TestAddSourceTxRefusesASourceThatIsNotJSON(t *testing.T) {
 	}
 	if n, _ := h.q.Len(context.Background()); n != 0 {
 		t.Errorf("%d events queued", n)
+	}
+}
+
+// TestDeliversItemsStoredInTheOldForm: an event stored before queue items
+// kept JSON payloads unencoded (the item's payload base64-encoded, the
+// event's payload whole) is still delivered after an upgrade.
+func TestDeliversItemsStoredInTheOldForm(t *testing.T) {
+	eng := &fakeEngine{}
+	obs := &builder{}
+	h := newObservedHarness(t, eng, obs)
+	h.create("fn")
+	at := h.clock.now().UTC().Add(-time.Second)
+	ev, _ := json.Marshal(&event{Function: "fn", RequestID: "old-1", InvokedARN: h.svc.FunctionARN("fn"),
+		Payload: json.RawMessage(`{"Records":[{"eventName":"ObjectCreated:Put"}]}`), Accepted: at, Ref: "00000000000000aa"})
+	item, _ := json.Marshal(&queue.Item{ID: queueName + "-170", Payload: ev, Enqueued: at, Due: at})
+	if !bytes.Contains(item, []byte(`"payload":"`)) {
+		t.Fatalf("not the old form: %s", item)
+	}
+	var k [16]byte
+	binary.BigEndian.PutUint64(k[:8], uint64(at.UnixMilli()))
+	binary.BigEndian.PutUint64(k[8:], 170)
+	err := h.meta.Update(context.Background(), func(tx meta.Tx) error {
+		return tx.PutDoc("queue/"+queueName, hex.EncodeToString(k[:]), item)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.q.Kick()
+	eventually(t, "the delivery", func() bool { return len(eng.callsOf("fn")) == 1 })
+	c := eng.callsOf("fn")[0]
+	if c.inv.RequestID != "old-1" || string(c.inv.Payload) != `{"Records":[{"eventName":"ObjectCreated:Put"}]}` {
+		t.Errorf("delivered %s with payload %s", c.inv.RequestID, c.inv.Payload)
+	}
+	h.idle()
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if obs.builds != 0 || strings.Join(obs.states, " ") != "00000000000000aa:delivered" {
+		t.Errorf("%d builds, observed %v", obs.builds, obs.states)
 	}
 }
