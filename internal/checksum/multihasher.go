@@ -55,6 +55,26 @@ func (m *MultiHasher) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// Halves returns two writers that together do what Write does: the first
+// feeds MD5, the second every other checksum and the size. Each may be used
+// by its own goroutine at the same time, so that MD5, the costliest, runs
+// beside the rest; both must be given the same bytes in the same order, and
+// Write must not be used meanwhile.
+func (m *MultiHasher) Halves() (md5Part, rest io.Writer) {
+	return m.md5, restWriter{m}
+}
+
+// restWriter is the non-MD5 half of a MultiHasher (see Halves).
+type restWriter struct{ m *MultiHasher }
+
+func (r restWriter) Write(p []byte) (int, error) {
+	for _, h := range r.m.extra {
+		h.Write(p)
+	}
+	r.m.n += int64(len(p))
+	return len(p), nil
+}
+
 // MD5 returns the MD5 digest of the bytes written so far.
 func (m *MultiHasher) MD5() []byte { return m.md5.Sum(nil) }
 

@@ -137,3 +137,33 @@ func TestMultiHasherAdditionalMD5(t *testing.T) {
 		t.Errorf("after Reset, Sum(MD5) = %x, want %x", m.Sum(MD5), want)
 	}
 }
+
+// TestMultiHasherHalves feeds the two halves from two goroutines at once
+// (run with -race) and checks every digest and the size, also when MD5 is
+// one of the requested algorithms.
+func TestMultiHasherHalves(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	data := randomBytes(t, rng, 300_000)
+	for _, algs := range [][]Algorithm{{CRC64NVME}, {MD5, CRC32C}, {SHA256, CRC32}} {
+		m := NewMultiHasher(algs...)
+		md5Part, rest := m.Halves()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			io.CopyBuffer(md5Part, bytes.NewReader(data), make([]byte, 7919))
+		}()
+		io.CopyBuffer(rest, bytes.NewReader(data), make([]byte, 1<<16))
+		<-done
+		if m.Size() != int64(len(data)) {
+			t.Errorf("%v: Size() = %d, want %d", algs, m.Size(), len(data))
+		}
+		if want := md5.Sum(data); !bytes.Equal(m.MD5(), want[:]) {
+			t.Errorf("%v: MD5() = %x, want %x", algs, m.MD5(), want)
+		}
+		for _, alg := range algs {
+			if got, want := m.Sum(alg), alg.Sum(data); !bytes.Equal(got, want) {
+				t.Errorf("%v: Sum(%s) = %x, want %x", algs, alg, got, want)
+			}
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/internal/blob"
@@ -198,9 +199,9 @@ func (s *Store) readContent(ctx context.Context, r io.Reader, max int64, inline 
 	}
 	// Fill the buffer first: small bodies never touch the blob store.
 	n, err := readFull(r, buf)
-	c.hash.Write(buf[:n])
 	c.size = int64(n)
 	if err == io.EOF && c.size <= limit {
+		c.hash.Write(buf[:n])
 		if c.inline, err = seal.sealInline(buf[:n]); err != nil {
 			c.release()
 			return nil, err
@@ -224,30 +225,108 @@ func (s *Store) readContent(ctx context.Context, r io.Reader, max int64, inline 
 		return nil, werr
 	}
 	c.w = w
-	if _, werr := w.Write(buf[:n]); werr != nil {
-		c.release()
-		return nil, werr
-	}
-	for err == nil {
-		n, err = readFull(r, buf)
-		if n > 0 {
-			c.size += int64(n)
-			if c.size > max {
-				c.release()
-				return nil, ErrEntityTooLarge
-			}
-			c.hash.Write(buf[:n])
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				c.release()
-				return nil, werr
-			}
+	if err == io.EOF {
+		// One buffer holds it all: nothing to overlap.
+		c.hash.Write(buf[:n])
+		if _, werr := w.Write(buf[:n]); werr != nil {
+			c.release()
+			return nil, werr
 		}
+		return c, nil
 	}
-	if err != io.EOF {
+	if err := c.pipe(r, n, max); err != nil {
 		c.release()
-		return nil, bodyError(err)
+		return nil, err
 	}
 	return c, nil
+}
+
+// pipeDepth is how many buffers a large body streams through: while one is
+// being filled from the request, the others are being hashed and written.
+const pipeDepth = 3
+
+// pipe streams the rest of a large body into c.w. c.buf holds its first n
+// bytes, which are not hashed yet. Three goroutines share the work, each
+// taking every piece in order: this one reads the body, one computes MD5
+// (the costliest hash), and one computes the other checksums and writes
+// the blob. On two or more cores, hashing and writing overlap instead of
+// adding up. It returns the first error of reading or writing.
+func (c *content) pipe(r io.Reader, n int, max int64) error {
+	md5Part, rest := c.hash.Halves()
+	bufs := []*[]byte{c.buf}
+	defer func() {
+		for _, b := range bufs[1:] {
+			bufPool.Put(b)
+		}
+	}()
+	var (
+		md5Q    = make(chan []byte, pipeDepth)
+		writeQ  = make(chan []byte, pipeDepth)
+		md5Done = make(chan struct{}, pipeDepth)
+		wDone   = make(chan struct{}, pipeDepth)
+		wErr    atomic.Pointer[error]
+		wg      sync.WaitGroup
+	)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for p := range md5Q {
+			md5Part.Write(p)
+			md5Done <- struct{}{}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for p := range writeQ {
+			rest.Write(p)
+			if wErr.Load() == nil {
+				if _, err := c.w.Write(p); err != nil {
+					wErr.Store(&err)
+				}
+			}
+			wDone <- struct{}{}
+		}
+	}()
+	var err error
+	for piece := 0; ; piece++ {
+		p := (*bufs[piece%pipeDepth])[:n]
+		md5Q <- p
+		writeQ <- p
+		if e := wErr.Load(); e != nil {
+			err = *e
+			break
+		}
+		if err != nil {
+			break
+		}
+		// The next buffer: a fresh one until there are pipeDepth, then the
+		// oldest, once both workers are done with it.
+		next := piece + 1
+		if next < pipeDepth {
+			bufs = append(bufs, bufPool.Get().(*[]byte))
+		} else {
+			<-md5Done
+			<-wDone
+		}
+		n, err = readFull(r, *bufs[next%pipeDepth])
+		if n == 0 && err != nil {
+			break
+		}
+		if c.size += int64(n); c.size > max {
+			err = ErrEntityTooLarge
+			break
+		}
+	}
+	close(md5Q)
+	close(writeQ)
+	wg.Wait()
+	if e := wErr.Load(); e != nil {
+		return *e
+	}
+	if err != io.EOF {
+		return bodyError(err)
+	}
+	return nil
 }
 
 // readFull reads until buf is full or the reader ends; it returns io.EOF
