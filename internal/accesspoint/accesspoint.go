@@ -258,6 +258,63 @@ func putDoc(tx meta.Tx, kind, key string, v any) error {
 	return tx.PutDoc(kind, key, raw)
 }
 
+// insertWithAlias stores v as the document of kind named name and alias
+// as a name for it in aliasKind. Errors: ErrAlreadyOwnedByYou (name is
+// taken), ErrTooMany (kind already holds limit documents).
+func insertWithAlias(tx meta.Tx, kind, aliasKind string, limit int, name, alias string, v any) error {
+	if _, err := tx.Doc(kind, name); err == nil {
+		return ErrAlreadyOwnedByYou
+	} else if !errors.Is(err, meta.ErrNoSuchDoc) {
+		return err
+	}
+	n, err := count(tx, kind, limit)
+	if err != nil {
+		return err
+	}
+	if n >= limit {
+		return ErrTooMany
+	}
+	if err := putDoc(tx, kind, name, v); err != nil {
+		return err
+	}
+	return tx.PutDoc(aliasKind, alias, []byte(name))
+}
+
+// getByNameOrAlias returns the document of kind named name or, if
+// isAlias, the one aliasKind maps the alias name to. Errors:
+// NoSuchAccessPoint.
+func getByNameOrAlias[T any](tx meta.Tx, kind, aliasKind, name string, isAlias bool) (*T, error) {
+	if isAlias {
+		raw, err := tx.Doc(aliasKind, name)
+		if err != nil {
+			return nil, notFound(err, ErrNoSuchAccessPoint)
+		}
+		name = string(raw)
+	}
+	v, err := getDoc[T](tx, kind, name)
+	if err != nil {
+		return nil, notFound(err, ErrNoSuchAccessPoint)
+	}
+	return v, nil
+}
+
+// deleteWithAlias deletes the document of kind named name and its alias
+// (aliasOf) from aliasKind; an alias already gone is not an error.
+// Errors: NoSuchAccessPoint.
+func deleteWithAlias[T any](tx meta.Tx, kind, aliasKind, name string, aliasOf func(*T) string) error {
+	v, err := getDoc[T](tx, kind, name)
+	if err != nil {
+		return notFound(err, ErrNoSuchAccessPoint)
+	}
+	if err := tx.DeleteDoc(kind, name); err != nil {
+		return err
+	}
+	if err := tx.DeleteDoc(aliasKind, aliasOf(v)); err != nil && !errors.Is(err, meta.ErrNoSuchDoc) {
+		return err
+	}
+	return nil
+}
+
 // notFound maps a missing document to err.
 func notFound(err, to error) error {
 	if errors.Is(err, meta.ErrNoSuchDoc) {

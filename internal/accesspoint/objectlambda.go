@@ -3,7 +3,6 @@ package accesspoint
 import (
 	"context"
 	"encoding/json"
-	"errors"
 
 	"github.com/sluicehq/sluice/internal/meta"
 )
@@ -22,24 +21,9 @@ func (s *Service) CreateObjectLambda(ctx context.Context, name string, cfg Objec
 		Name: name, Created: s.now().UTC().Truncate(1e9), PublicAccessBlock: AllBlocked, Config: cfg,
 	}
 	alias := newAlias(name, olapAliasSuffix)
+	o.Alias = alias
 	err := s.meta.Update(ctx, func(tx meta.Tx) error {
-		if _, err := tx.Doc(kindOLAP, name); err == nil {
-			return ErrAlreadyOwnedByYou
-		} else if !errors.Is(err, meta.ErrNoSuchDoc) {
-			return err
-		}
-		n, err := count(tx, kindOLAP, maxOLAPs)
-		if err != nil {
-			return err
-		}
-		if n >= maxOLAPs {
-			return ErrTooMany
-		}
-		o.Alias = alias
-		if err := putDoc(tx, kindOLAP, name, o); err != nil {
-			return err
-		}
-		return tx.PutDoc(kindOLAPAlias, alias, []byte(name))
+		return insertWithAlias(tx, kindOLAP, kindOLAPAlias, maxOLAPs, name, alias, o)
 	})
 	if err != nil {
 		return nil, err
@@ -62,18 +46,7 @@ func (s *Service) ObjectLambda(ctx context.Context, name string) (*ObjectLambda,
 }
 
 func getObjectLambda(tx meta.Tx, name string) (*ObjectLambda, error) {
-	if IsObjectLambdaAlias(name) {
-		raw, err := tx.Doc(kindOLAPAlias, name)
-		if err != nil {
-			return nil, notFound(err, ErrNoSuchAccessPoint)
-		}
-		name = string(raw)
-	}
-	o, err := getDoc[ObjectLambda](tx, kindOLAP, name)
-	if err != nil {
-		return nil, notFound(err, ErrNoSuchAccessPoint)
-	}
-	return o, nil
+	return getByNameOrAlias[ObjectLambda](tx, kindOLAP, kindOLAPAlias, name, IsObjectLambdaAlias(name))
 }
 
 // Target is what a request through an Object Lambda access point acts
@@ -112,17 +85,7 @@ func (s *Service) ObjectLambdaTarget(ctx context.Context, name string) (*Target,
 // NoSuchAccessPoint.
 func (s *Service) DeleteObjectLambda(ctx context.Context, name string) error {
 	err := s.meta.Update(ctx, func(tx meta.Tx) error {
-		o, err := getDoc[ObjectLambda](tx, kindOLAP, name)
-		if err != nil {
-			return notFound(err, ErrNoSuchAccessPoint)
-		}
-		if err := tx.DeleteDoc(kindOLAP, name); err != nil {
-			return err
-		}
-		if err := tx.DeleteDoc(kindOLAPAlias, o.Alias); err != nil && !errors.Is(err, meta.ErrNoSuchDoc) {
-			return err
-		}
-		return nil
+		return deleteWithAlias(tx, kindOLAP, kindOLAPAlias, name, func(o *ObjectLambda) string { return o.Alias })
 	})
 	if err == nil {
 		s.log.Info("object lambda access point deleted", "name", name)

@@ -39,6 +39,7 @@ func (s *Service) Create(ctx context.Context, in *CreateInput) (*AccessPoint, er
 		ap.PublicAccessBlock = *in.PublicAccessBlock
 	}
 	alias := newAlias(in.Name, aliasSuffix)
+	ap.Alias = alias
 	err := s.meta.Update(ctx, func(tx meta.Tx) error {
 		if _, err := tx.Bucket(in.Bucket); err != nil {
 			if errors.Is(err, meta.ErrNoSuchBucket) {
@@ -46,23 +47,7 @@ func (s *Service) Create(ctx context.Context, in *CreateInput) (*AccessPoint, er
 			}
 			return err
 		}
-		if _, err := tx.Doc(kindAccessPoint, in.Name); err == nil {
-			return ErrAlreadyOwnedByYou
-		} else if !errors.Is(err, meta.ErrNoSuchDoc) {
-			return err
-		}
-		n, err := count(tx, kindAccessPoint, maxAccessPoints)
-		if err != nil {
-			return err
-		}
-		if n >= maxAccessPoints {
-			return ErrTooMany
-		}
-		ap.Alias = alias
-		if err := putDoc(tx, kindAccessPoint, ap.Name, ap); err != nil {
-			return err
-		}
-		return tx.PutDoc(kindAlias, ap.Alias, []byte(ap.Name))
+		return insertWithAlias(tx, kindAccessPoint, kindAlias, maxAccessPoints, ap.Name, alias, ap)
 	})
 	if err != nil {
 		return nil, err
@@ -85,34 +70,13 @@ func (s *Service) Get(ctx context.Context, name string) (*AccessPoint, error) {
 }
 
 func getAccessPoint(tx meta.Tx, name string) (*AccessPoint, error) {
-	if IsAlias(name) {
-		raw, err := tx.Doc(kindAlias, name)
-		if err != nil {
-			return nil, notFound(err, ErrNoSuchAccessPoint)
-		}
-		name = string(raw)
-	}
-	ap, err := getDoc[AccessPoint](tx, kindAccessPoint, name)
-	if err != nil {
-		return nil, notFound(err, ErrNoSuchAccessPoint)
-	}
-	return ap, nil
+	return getByNameOrAlias[AccessPoint](tx, kindAccessPoint, kindAlias, name, IsAlias(name))
 }
 
 // Delete deletes a standard access point. Errors: NoSuchAccessPoint.
 func (s *Service) Delete(ctx context.Context, name string) error {
 	err := s.meta.Update(ctx, func(tx meta.Tx) error {
-		ap, err := getDoc[AccessPoint](tx, kindAccessPoint, name)
-		if err != nil {
-			return notFound(err, ErrNoSuchAccessPoint)
-		}
-		if err := tx.DeleteDoc(kindAccessPoint, name); err != nil {
-			return err
-		}
-		if err := tx.DeleteDoc(kindAlias, ap.Alias); err != nil && !errors.Is(err, meta.ErrNoSuchDoc) {
-			return err
-		}
-		return nil
+		return deleteWithAlias(tx, kindAccessPoint, kindAlias, name, func(ap *AccessPoint) string { return ap.Alias })
 	})
 	if err == nil {
 		s.log.Info("access point deleted", "name", name)
