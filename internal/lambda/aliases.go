@@ -61,7 +61,7 @@ func (in *AliasInput) check(v *violations, create bool) {
 		w := in.Weights[k]
 		shown := "{" + k + "=" + javaDouble(w) + "}"
 		switch {
-		case !reDigits.MatchString(k) || len(k) > 1024:
+		case !isVersionNumber(k) || len(k) > 1024:
 			v.add("routingConfig.additionalVersionWeights", &shown, "Map keys must satisfy constraint: [Member must have length less than or equal to 1024, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [0-9]+]")
 		case w < 0 || w > 1:
 			v.add("routingConfig.additionalVersionWeights", &shown, "Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]")

@@ -1,7 +1,6 @@
 package lambda
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -32,22 +31,6 @@ const (
 	kindUnqualified
 )
 
-// nameRE parses a FunctionName of any kind into its parts; the kinds'
-// patterns (anchored) decide validity.
-var nameRE = regexp.MustCompile(`^(?:arn:aws[a-zA-Z-]*:lambda:)?` +
-	`(?P<region>(?:eusc-)?[a-z]{2}(?:(?:-gov)|(?:-iso[a-z]?))?-[a-z]+-\d:)?` +
-	`(?P<account>\d{12}:)?(?:function:)?(?P<name>[a-zA-Z0-9-_.]+)` +
-	`(?::(?P<qualifier>\$LATEST(?:\.PUBLISHED)?|[a-zA-Z0-9-_]+))?$`)
-
-var (
-	reFunctionName = regexp.MustCompile(`^(?:` + patFunctionName + `)$`)
-	reNamespaced   = regexp.MustCompile(`^(?:` + patNamespacedName + `)$`)
-	reUnqualified  = regexp.MustCompile(`^(?:` + patUnqualified + `)$`)
-	reQualifier    = regexp.MustCompile(`^(?:` + patQualifier + `)$`)
-	reAliasChars   = regexp.MustCompile(`^[a-zA-Z0-9-_]+$`)
-	reDigits       = regexp.MustCompile(`^[0-9]+$`)
-)
-
 // ref names a function, and optionally one of its versions or aliases, as
 // a request gave it.
 type ref struct {
@@ -62,12 +45,12 @@ type ref struct {
 // for each kind of name.
 func (s *Service) parseName(param, qualifier string, kind nameKind) (ref, error) {
 	var v violations
-	maxLen, re, pat := 140, reFunctionName, patFunctionName
+	maxLen, g, pat := 140, &functionNameGrammar, patFunctionName
 	switch kind {
 	case kindNamespaced:
-		maxLen, re, pat = 256, reNamespaced, patNamespacedName
+		maxLen, g, pat = 256, &namespacedGrammar, patNamespacedName
 	case kindUnqualified:
-		re, pat = reUnqualified, patUnqualified
+		g, pat = &unqualifiedGrammar, patUnqualified
 	}
 	switch {
 	case !strings.Contains(param, ":") && len(param) > 64:
@@ -77,7 +60,7 @@ func (s *Service) parseName(param, qualifier string, kind nameKind) (ref, error)
 		v.add("functionName", &param, "Member must have length less than or equal to "+strconv.Itoa(maxLen))
 	case param == "":
 		v.add("functionName", &param, "Member must have length greater than or equal to 1")
-	case !re.MatchString(param):
+	case !g.valid(param):
 		v.add("functionName", &param, "Member must satisfy regular expression pattern: "+pat)
 	}
 	if qualifier != "" {
@@ -86,19 +69,17 @@ func (s *Service) parseName(param, qualifier string, kind nameKind) (ref, error)
 	if err := v.err(CodeValidation); err != nil {
 		return ref{}, err
 	}
-	m := nameRE.FindStringSubmatch(param)
-	if m == nil {
+	m, ok := splitGrammar.split(param)
+	if !ok {
 		v.add("functionName", &param, "Member must satisfy regular expression pattern: "+pat)
 		return ref{}, v.err(CodeValidation)
 	}
-	region := strings.TrimSuffix(m[nameRE.SubexpIndex("region")], ":")
-	account := strings.TrimSuffix(m[nameRE.SubexpIndex("account")], ":")
-	r := ref{name: m[nameRE.SubexpIndex("name")], qualifier: m[nameRE.SubexpIndex("qualifier")]}
-	if region != "" && region != s.region {
-		return ref{}, errorf(CodeResourceNotFound, "Functions from '%s' are not reachable in this region ('%s')", region, s.region)
+	r := ref{name: m.name, qualifier: m.qualifier}
+	if m.region != "" && m.region != s.region {
+		return ref{}, errorf(CodeResourceNotFound, "Functions from '%s' are not reachable in this region ('%s')", m.region, s.region)
 	}
-	if account != "" && account != s.account {
-		return ref{}, errorf(CodeAccessDenied, "The function's account %s is not this server's account %s.", account, s.account)
+	if m.account != "" && m.account != s.account {
+		return ref{}, errorf(CodeAccessDenied, "The function's account %s is not this server's account %s.", m.account, s.account)
 	}
 	if qualifier != "" {
 		if r.qualifier != "" && r.qualifier != qualifier {
@@ -114,18 +95,18 @@ func checkQualifier(v *violations, q string) {
 	switch {
 	case len(q) > 128:
 		v.add("qualifier", &q, "Member must have length less than or equal to 128")
-	case !reQualifier.MatchString(q):
+	case !validQualifierParam(q):
 		v.add("qualifier", &q, "Member must satisfy regular expression pattern: "+patQualifier)
 	}
 }
 
 // validAlias reports whether name is a valid alias name.
 func validAlias(name string) bool {
-	return len(name) >= 1 && len(name) <= 128 && reAliasChars.MatchString(name) && !reDigits.MatchString(name)
+	return len(name) >= 1 && len(name) <= 128 && allChars(name, nameChar) && !allChars(name, digit)
 }
 
 // isVersionNumber reports whether q names a published version.
-func isVersionNumber(q string) bool { return reDigits.MatchString(q) }
+func isVersionNumber(q string) bool { return q != "" && allChars(q, digit) }
 
 // FunctionARN returns the unqualified ARN of the named function.
 func (s *Service) FunctionARN(name string) string {
