@@ -231,14 +231,7 @@ type Writer struct {
 // NewWriter returns a Writer that writes the encrypted form of what it is
 // given to w, starting with a fresh header.
 func NewWriter(w io.Writer, dk DataKey) (*Writer, error) {
-	if err := dk.valid(); err != nil {
-		return nil, err
-	}
-	h, err := newHeader(len(dk.Layers))
-	if err != nil {
-		return nil, err
-	}
-	c, err := newBlobCipher(dk, h)
+	h, c, err := newSealer(dk)
 	if err != nil {
 		return nil, err
 	}
@@ -321,14 +314,7 @@ func (w *Writer) Close() error {
 // Seal returns the encrypted form of plaintext (for small content held in
 // memory).
 func Seal(dk DataKey, plaintext []byte) ([]byte, error) {
-	if err := dk.valid(); err != nil {
-		return nil, err
-	}
-	h, err := newHeader(len(dk.Layers))
-	if err != nil {
-		return nil, err
-	}
-	c, err := newBlobCipher(dk, h)
+	h, c, err := newSealer(dk)
 	if err != nil {
 		return nil, err
 	}
@@ -345,40 +331,21 @@ func Seal(dk DataKey, plaintext []byte) ([]byte, error) {
 // Open returns plaintext bytes [off, off+n) of encrypted content held in
 // memory whose whole plaintext is size bytes. blob is not modified.
 func Open(dk DataKey, blob []byte, size, off, n int64) ([]byte, error) {
-	if err := dk.valid(); err != nil {
-		return nil, err
-	}
-	if off < 0 || n < 0 || off+n > size {
-		return nil, fmt.Errorf("sse: range %d+%d outside %d bytes", off, n, size)
-	}
-	if len(blob) < HeaderSize {
-		return nil, ErrCorrupt
-	}
-	if err := checkHeader(blob[:HeaderSize], len(dk.Layers)); err != nil {
-		return nil, err
-	}
-	c, err := newBlobCipher(dk, blob[:HeaderSize])
+	c, err := openBlob(dk, blob, size, off, n)
 	if err != nil {
 		return nil, err
 	}
 	if n == 0 {
 		return []byte{}, nil
 	}
-	final := segments(size) - 1
 	first, last := off/SegmentSize, (off+n-1)/SegmentSize
-	stride := int64(SegmentSize + c.overhead)
 	out := make([]byte, 0, min((last+1)*SegmentSize, size)-first*SegmentSize)
 	for i := first; i <= last; i++ {
-		start := HeaderSize + i*stride
-		plain := int64(SegmentSize)
-		if i == final {
-			plain = size - final*SegmentSize
+		seg, final, err := c.segmentOf(blob, size, i)
+		if err != nil {
+			return nil, err
 		}
-		end := start + plain + int64(c.overhead)
-		if end > int64(len(blob)) {
-			return nil, ErrCorrupt
-		}
-		if out, err = c.openTo(out, blob[start:end], uint64(i), i == final); err != nil {
+		if out, err = c.openTo(out, seg, uint64(i), final); err != nil {
 			return nil, err
 		}
 	}
@@ -390,6 +357,54 @@ func Open(dk DataKey, blob []byte, size, off, n int64) ([]byte, error) {
 // decrypts into the blob's own memory and returns a slice of it, so a small
 // object's GET allocates nothing more.
 func OpenInPlace(dk DataKey, blob []byte, size, off, n int64) ([]byte, error) {
+	c, err := openBlob(dk, blob, size, off, n)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return []byte{}, nil
+	}
+	first, last := off/SegmentSize, (off+n-1)/SegmentSize
+	// Decrypted segments are moved down to lie end to end; the write
+	// position never passes the start of the segment being read.
+	w := HeaderSize + first*int64(SegmentSize+c.overhead)
+	start0 := w
+	for i := first; i <= last; i++ {
+		seg, final, err := c.segmentOf(blob, size, i)
+		if err != nil {
+			return nil, err
+		}
+		pt, err := c.open(seg, uint64(i), final)
+		if err != nil {
+			return nil, err
+		}
+		w += int64(copy(blob[w:], pt))
+	}
+	skip := off - first*SegmentSize
+	return blob[start0+skip : start0+skip+n], nil
+}
+
+// newSealer returns a fresh header for content encrypted with dk and the
+// cipher that seals its segments.
+func newSealer(dk DataKey) ([]byte, *blobCipher, error) {
+	if err := dk.valid(); err != nil {
+		return nil, nil, err
+	}
+	h, err := newHeader(len(dk.Layers))
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := newBlobCipher(dk, h)
+	if err != nil {
+		return nil, nil, err
+	}
+	return h, c, nil
+}
+
+// openBlob checks the range [off, off+n) of a plaintext of size bytes and
+// the header of its in-memory encrypted blob, and returns the blob's
+// cipher. Errors: ErrCorrupt, or a bad key or range.
+func openBlob(dk DataKey, blob []byte, size, off, n int64) (*blobCipher, error) {
 	if err := dk.valid(); err != nil {
 		return nil, err
 	}
@@ -402,38 +417,24 @@ func OpenInPlace(dk DataKey, blob []byte, size, off, n int64) ([]byte, error) {
 	if err := checkHeader(blob[:HeaderSize], len(dk.Layers)); err != nil {
 		return nil, err
 	}
-	c, err := newBlobCipher(dk, blob[:HeaderSize])
-	if err != nil {
-		return nil, err
-	}
-	if n == 0 {
-		return []byte{}, nil
-	}
+	return newBlobCipher(dk, blob[:HeaderSize])
+}
+
+// segmentOf returns sealed segment i of an in-memory blob whose plaintext
+// is size bytes, and whether it is the final segment. Errors: ErrCorrupt
+// (the blob is too short).
+func (c *blobCipher) segmentOf(blob []byte, size, i int64) ([]byte, bool, error) {
 	final := segments(size) - 1
-	first, last := off/SegmentSize, (off+n-1)/SegmentSize
-	stride := int64(SegmentSize + c.overhead)
-	// Decrypted segments are moved down to lie end to end; the write
-	// position never passes the start of the segment being read.
-	w := HeaderSize + first*stride
-	start0 := w
-	for i := first; i <= last; i++ {
-		start := HeaderSize + i*stride
-		plain := int64(SegmentSize)
-		if i == final {
-			plain = size - final*SegmentSize
-		}
-		end := start + plain + int64(c.overhead)
-		if end > int64(len(blob)) {
-			return nil, ErrCorrupt
-		}
-		pt, err := c.open(blob[start:end], uint64(i), i == final)
-		if err != nil {
-			return nil, err
-		}
-		w += int64(copy(blob[w:], pt))
+	start := HeaderSize + i*int64(SegmentSize+c.overhead)
+	plain := int64(SegmentSize)
+	if i == final {
+		plain = size - final*SegmentSize
 	}
-	skip := off - first*SegmentSize
-	return blob[start0+skip : start0+skip+n], nil
+	end := start + plain + int64(c.overhead)
+	if end > int64(len(blob)) {
+		return nil, false, ErrCorrupt
+	}
+	return blob[start:end], i == final, nil
 }
 
 // openTo appends the plaintext of sealed segment index to dst, leaving ct
