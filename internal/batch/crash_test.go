@@ -1,21 +1,15 @@
 package batch_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
@@ -24,86 +18,21 @@ import (
 	"github.com/sluicehq/sluice/internal/server/servertest"
 )
 
-// childEnv names the data directory of a node run as a child process.
-const childEnv = "SLUICE_BATCH_CRASH_CHILD"
-
 func TestMain(m *testing.M) {
-	if dir := os.Getenv(childEnv); dir != "" {
-		runChild(dir)
-		return
-	}
+	// A node run as a child process (fsync on) with a slow job pace.
+	servertest.ServeChild(func(cfg *server.Config) {
+		cfg.Batch.TaskConcurrency = 4
+		cfg.Batch.CheckpointInterval = 30 * time.Millisecond
+	})
 	os.Unsetenv("AWS_CA_BUNDLE")
 	os.Exit(m.Run())
 }
 
-// runChild serves a durable node (fsync on) with a slow job pace, and
-// prints its address.
-func runChild(dir string) {
-	cfg := server.Config{
-		DataDir: dir, AccessKeyID: servertest.AccessKeyID, SecretAccessKey: servertest.SecretAccessKey,
-		AccountID: servertest.AccountID, Region: servertest.Region,
-	}
-	cfg.Batch.TaskConcurrency = 4
-	cfg.Batch.CheckpointInterval = 30 * time.Millisecond
-	srv, err := server.Open(cfg)
-	if err != nil {
-		fmt.Println("ERR", err)
-		os.Exit(1)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fmt.Println("ERR", err)
-		os.Exit(1)
-	}
-	fmt.Println("ADDR", ln.Addr().String())
-	srv.Serve(context.Background(), ln)
-}
-
-type child struct {
-	cmd  *exec.Cmd
-	addr string
-}
-
-func startChild(t *testing.T, dir string) *child {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+dir)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "ADDR ") {
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatalf("child: %q %v", line, err)
-	}
-	c := &child{cmd: cmd, addr: strings.TrimSpace(strings.TrimPrefix(line, "ADDR "))}
-	t.Cleanup(c.kill)
-	return c
-}
-
-func (c *child) kill() {
-	if c.cmd.ProcessState == nil {
-		c.cmd.Process.Signal(syscall.SIGKILL)
-		c.cmd.Wait()
-	}
-}
-
-// env returns SDK clients for the child.
-func (c *child) env(t *testing.T) *env {
-	node := &servertest.Node{Endpoint: "http://" + c.addr, Addr: c.addr}
-	hc := &http.Client{Timeout: time.Minute}
-	cfg := aws.Config{
-		Region: servertest.Region, BaseEndpoint: aws.String(node.Endpoint), HTTPClient: hc, RetryMaxAttempts: 1,
-		Credentials: credentials.NewStaticCredentialsProvider(servertest.AccessKeyID, servertest.SecretAccessKey, ""),
-	}
+// childEnv returns SDK clients for a node run as a child process.
+func childEnv(t *testing.T, c *servertest.Child) *env {
+	node := &servertest.Node{Endpoint: c.Endpoint, Addr: c.Addr}
 	return &env{t: t, n: node, ctx: context.Background(),
-		s3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }), ctl: controlClient(node)}
+		s3: s3.NewFromConfig(c.AWSConfig(), func(o *s3.Options) { o.UsePathStyle = true }), ctl: controlClient(node)}
 }
 
 // TestCrashResume kills a durable node with SIGKILL in the middle of a
@@ -114,8 +43,8 @@ func TestCrashResume(t *testing.T) {
 		t.Skip("crash test needs a child process and fsync; skipped with -short")
 	}
 	dir := t.TempDir()
-	c := startChild(t, dir)
-	e := c.env(t)
+	c := servertest.StartChild(t, dir)
+	e := childEnv(t, c)
 	e.bucket("src")
 	e.bucket("dst")
 	e.bucket("rep")
@@ -165,10 +94,10 @@ func TestCrashResume(t *testing.T) {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	c.kill()
+	c.Kill()
 
-	c = startChild(t, dir)
-	e = c.env(t)
+	c = servertest.StartChild(t, dir)
+	e = childEnv(t, c)
 	j := e.wait(id, 120*time.Second, types.JobStatusComplete, types.JobStatusFailed)
 	if j.Status != types.JobStatusComplete {
 		t.Fatalf("after the restart the job is %s: %v", j.Status, failures(j))

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,19 +13,88 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/sluicehq/sluice/internal/server/servertest"
 )
 
-func (c *child) lambda() *lambda.Client {
-	return lambda.New(lambda.Options{
-		Region:           "us-east-1",
-		Credentials:      credentials.NewStaticCredentialsProvider(crashKey, crashSecret, ""),
-		BaseEndpoint:     aws.String("http://" + c.addr),
-		HTTPClient:       &http.Client{Timeout: time.Minute},
-		RetryMaxAttempts: 1,
-	})
+func lambdaClient(c *servertest.Child) *lambda.Client {
+	return lambda.NewFromConfig(c.AWSConfig())
+}
+
+// pythonZip returns a deployment package holding app.py with source src.
+func pythonZip(t *testing.T, src string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.Create("app.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte(src)); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// inParallel calls do(i) for every i in [0, n) from workers goroutines and
+// returns the errors.
+func inParallel(workers, n int, do func(i int) error) []error {
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		failed []error
+	)
+	next := make(chan int)
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				if err := do(i); err != nil {
+					mu.Lock()
+					failed = append(failed, err)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return failed
+}
+
+// deliveredAfterRestart is the second half of a crash test whose function
+// marks each of n events by creating the file out/name(i): after the
+// kill, fewer than n must be marked (or the test proves nothing); after a
+// restart over dir, all n must be within 90 seconds.
+func deliveredAfterRestart(t *testing.T, dir, out string, n int, name func(i int) string) {
+	t.Helper()
+	time.Sleep(time.Second) // instances that were running finish
+	before := countFiles(t, out)
+	t.Logf("%d of %d events delivered before the kill", before, n)
+	if before >= n {
+		t.Fatal("every event was delivered before the kill; the test proves nothing")
+	}
+
+	servertest.StartChild(t, dir)
+	deadline := time.Now().Add(90 * time.Second)
+	for countFiles(t, out) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the restart only %d of %d events were delivered", countFiles(t, out), n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for i := range n {
+		if _, err := os.Stat(filepath.Join(out, name(i))); err != nil {
+			t.Errorf("the event %s was lost: %v", name(i), err)
+		}
+	}
 }
 
 // slowFunction sleeps, then marks its event done by creating the file
@@ -49,21 +117,16 @@ func TestCrashWithQueuedAsyncEvents(t *testing.T) {
 		t.Skip("python3 is not installed: the test function cannot run")
 	}
 	dir, out := t.TempDir(), t.TempDir()
-	c := startChild(t, dir)
-	lc := c.lambda()
+	c := servertest.StartChild(t, dir)
+	lc := lambdaClient(c)
 	ctx := context.Background()
 
-	var zbuf bytes.Buffer
-	zw := zip.NewWriter(&zbuf)
-	w, _ := zw.Create("app.py")
-	w.Write([]byte(slowFunction))
-	zw.Close()
 	_, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{
 		FunctionName: aws.String("slow"),
 		Runtime:      types.RuntimePython312,
 		Handler:      aws.String("app.handler"),
 		Role:         aws.String("arn:aws:iam::000000000000:role/r"),
-		Code:         &types.FunctionCode{ZipFile: zbuf.Bytes()},
+		Code:         &types.FunctionCode{ZipFile: pythonZip(t, slowFunction)},
 		Environment:  &types.Environment{Variables: map[string]string{"OUT": out}},
 	})
 	if err != nil {
@@ -71,58 +134,19 @@ func TestCrashWithQueuedAsyncEvents(t *testing.T) {
 	}
 
 	const events = 120
-	var (
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		failed []error
-	)
-	next := make(chan int)
-	for range 8 {
-		wg.Go(func() {
-			for i := range next {
-				_, err := lc.Invoke(ctx, &lambda.InvokeInput{
-					FunctionName:   aws.String("slow"),
-					InvocationType: types.InvocationTypeEvent,
-					Payload:        fmt.Appendf(nil, `{"id":"e%03d"}`, i),
-				})
-				if err != nil {
-					mu.Lock()
-					failed = append(failed, err)
-					mu.Unlock()
-				}
-			}
+	failed := inParallel(8, events, func(i int) error {
+		_, err := lc.Invoke(ctx, &lambda.InvokeInput{
+			FunctionName:   aws.String("slow"),
+			InvocationType: types.InvocationTypeEvent,
+			Payload:        fmt.Appendf(nil, `{"id":"e%03d"}`, i),
 		})
-	}
-	for i := range events {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+		return err
+	})
 	if len(failed) > 0 {
 		t.Fatalf("%d invocations refused, first: %v", len(failed), failed[0])
 	}
-	c.kill()
-	// Instances that were running finish their sleep on their own.
-	time.Sleep(time.Second)
-	before := countFiles(t, out)
-	t.Logf("%d of %d events delivered before the kill", before, events)
-	if before >= events {
-		t.Fatal("every event was delivered before the kill; the test proves nothing")
-	}
-
-	startChild(t, dir)
-	deadline := time.Now().Add(90 * time.Second)
-	for countFiles(t, out) < events {
-		if time.Now().After(deadline) {
-			t.Fatalf("after the restart only %d of %d accepted events were delivered", countFiles(t, out), events)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	for i := range events {
-		if _, err := os.Stat(filepath.Join(out, fmt.Sprintf("e%03d", i))); err != nil {
-			t.Errorf("event e%03d lost: %v", i, err)
-		}
-	}
+	c.Kill()
+	deliveredAfterRestart(t, dir, out, events, func(i int) string { return fmt.Sprintf("e%03d", i) })
 }
 
 func countFiles(t *testing.T, dir string) int {

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/md5"
@@ -9,103 +8,30 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
-	"github.com/sluicehq/sluice/internal/server"
-)
-
-// The crash test re-executes this test binary as a child server process
-// (so that it can be killed with SIGKILL without killing the test).
-const childEnv = "SLUICE_CRASH_CHILD_DATA"
-
-const (
-	crashKey    = "AKIACRASHTEST0000001"
-	crashSecret = "crash-test-secret-key-000000000000000000"
+	"github.com/sluicehq/sluice/internal/server/servertest"
 )
 
 func TestMain(m *testing.M) {
-	if dir := os.Getenv(childEnv); dir != "" {
-		runChild(dir)
-		return
-	}
+	// The crash tests re-execute this test binary as a child server
+	// process (so that it can be killed with SIGKILL without killing the
+	// test).
+	servertest.ServeChild(nil)
 	os.Unsetenv("AWS_CA_BUNDLE")
 	os.Exit(m.Run())
 }
 
-// runChild serves a durable node on a random port and prints the address.
-func runChild(dir string) {
-	srv, err := server.Open(server.Config{
-		DataDir: dir, AccessKeyID: crashKey, SecretAccessKey: crashSecret,
-	})
-	if err != nil {
-		fmt.Println("ERR", err)
-		os.Exit(1)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fmt.Println("ERR", err)
-		os.Exit(1)
-	}
-	fmt.Println("ADDR", ln.Addr().String())
-	srv.Serve(context.Background(), ln)
-}
-
-type child struct {
-	cmd  *exec.Cmd
-	addr string
-}
-
-func startChild(t *testing.T, dir string) *child {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+dir)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "ADDR ") {
-		cmd.Process.Kill()
-		t.Fatalf("child did not start: %q %v", line, err)
-	}
-	c := &child{cmd: cmd, addr: strings.TrimSpace(strings.TrimPrefix(line, "ADDR "))}
-	t.Cleanup(func() { c.kill() })
-	return c
-}
-
-func (c *child) kill() {
-	if c.cmd.ProcessState == nil {
-		c.cmd.Process.Signal(syscall.SIGKILL)
-		c.cmd.Wait()
-	}
-}
-
-func (c *child) client() *s3.Client {
-	return s3.New(s3.Options{
-		Region:           "us-east-1",
-		Credentials:      credentials.NewStaticCredentialsProvider(crashKey, crashSecret, ""),
-		BaseEndpoint:     aws.String("http://" + c.addr),
-		UsePathStyle:     true,
-		HTTPClient:       &http.Client{Timeout: time.Minute},
-		RetryMaxAttempts: 1,
-	})
+// s3Client returns an S3 client for a node run as a child process.
+func s3Client(c *servertest.Child) *s3.Client {
+	return s3.NewFromConfig(c.AWSConfig(), func(o *s3.Options) { o.UsePathStyle = true })
 }
 
 // keyState records what a writer knows about one key.
@@ -123,8 +49,8 @@ func TestCrashDuringConcurrentPuts(t *testing.T) {
 		t.Skip("crash test needs a child process and fsync; skipped with -short")
 	}
 	dir := t.TempDir()
-	c := startChild(t, dir)
-	s3c := c.client()
+	c := servertest.StartChild(t, dir)
+	s3c := s3Client(c)
 	ctx := context.Background()
 	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("crash")}); err != nil {
 		t.Fatal(err)
@@ -182,7 +108,7 @@ func TestCrashDuringConcurrentPuts(t *testing.T) {
 		}()
 	}
 	time.Sleep(1500 * time.Millisecond)
-	c.kill()
+	c.Kill()
 	close(stop)
 	wg.Wait()
 	if acks < 20 {
@@ -190,8 +116,8 @@ func TestCrashDuringConcurrentPuts(t *testing.T) {
 	}
 	t.Logf("%d writes acknowledged, %d keys", acks, len(states))
 
-	c2 := startChild(t, dir)
-	s3c = c2.client()
+	c2 := servertest.StartChild(t, dir)
+	s3c = s3Client(c2)
 	listed := map[string]int64{}
 	p := s3.NewListObjectsV2Paginator(s3c, &s3.ListObjectsV2Input{Bucket: aws.String("crash")})
 	for p.HasMorePages() {
