@@ -15,10 +15,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go/middleware"
@@ -304,26 +302,7 @@ func TestChecksumTrailerMismatch(t *testing.T) {
 	body := randBytes(70<<10, 9)
 	send := func(t *testing.T, key string, alg types.ChecksumAlgorithm, value string) *http.Response {
 		t.Helper()
-		name := "x-amz-checksum-" + strings.ToLower(string(alg))
-		var chunked bytes.Buffer
-		for off := 0; off < len(body); off += 32 << 10 {
-			chunk := body[off:min(off+32<<10, len(body))]
-			fmt.Fprintf(&chunked, "%x\r\n", len(chunk))
-			chunked.Write(chunk)
-			chunked.WriteString("\r\n")
-		}
-		fmt.Fprintf(&chunked, "0\r\n%s:%s\r\n\r\n", name, value)
-		req := newRequest(t, http.MethodPut, e.n.Endpoint+"/"+b+"/"+key, bytes.NewReader(chunked.Bytes()))
-		req.Header.Set("Content-Encoding", "aws-chunked")
-		req.Header.Set("X-Amz-Content-Sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
-		req.Header.Set("X-Amz-Decoded-Content-Length", fmt.Sprint(len(body)))
-		req.Header.Set("X-Amz-Trailer", name)
-		req.Header.Set("X-Amz-Sdk-Checksum-Algorithm", string(alg))
-		creds := aws.Credentials{AccessKeyID: servertest.AccessKeyID, SecretAccessKey: servertest.SecretAccessKey}
-		if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "s3", servertest.Region, time.Now()); err != nil {
-			t.Fatal(err)
-		}
-		resp, raw := rawDo(t, req)
+		resp, raw := e.sendTrailer(t, b, key, body, alg, value)
 		if resp.StatusCode != http.StatusOK {
 			checkErrorDoc(t, resp, raw, http.StatusBadRequest, "BadDigest")
 		}
