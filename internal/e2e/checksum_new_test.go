@@ -7,13 +7,10 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -545,36 +542,12 @@ func TestNewChecksumBoto3(t *testing.T) {
 		t.Fatal(err)
 	}
 	home := t.TempDir()
-	env := []string{
-		"SLUICE_HTTP=" + plain.Endpoint,
-		"SLUICE_HTTPS=" + tls.Endpoint,
-		"SLUICE_EXPECT=" + string(exp),
-		"AWS_ACCESS_KEY_ID=" + servertest.AccessKeyID,
-		"AWS_SECRET_ACCESS_KEY=" + servertest.SecretAccessKey,
-		"AWS_DEFAULT_REGION=" + servertest.Region,
-		// Keep the developer's own AWS configuration out of the run.
-		"AWS_CONFIG_FILE=" + filepath.Join(home, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "credentials"),
-		"AWS_EC2_METADATA_DISABLED=true",
+	env := clientEnv(home,
+		"SLUICE_HTTP="+plain.Endpoint,
+		"SLUICE_HTTPS="+tls.Endpoint,
+		"SLUICE_EXPECT="+string(exp),
 		"PYTHONDONTWRITEBYTECODE=1",
 		"PYTHONWARNINGS=ignore", // the test certificate is not verified
-	}
-	for _, kv := range os.Environ() {
-		if name, _, _ := strings.Cut(kv, "="); !strings.HasPrefix(name, "AWS_") && name != "PYTHONWARNINGS" {
-			env = append(env, kv)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, python, "-c", botoScript)
-	cmd.Dir = home
-	cmd.Env = env
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			t.Fatalf("boto3 script timed out:\n%s", out)
-		}
-		t.Fatalf("boto3 script: %v\n%s", err, out)
-	}
-	t.Logf("boto3 script:\n%s", out)
+	)
+	runClient(t, "boto3 script", 2*time.Minute, home, env, python, "-c", botoScript)
 }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -41,40 +40,13 @@ func TestPythonClients(t *testing.T) {
 
 	n := servertest.Start(t)
 	home := t.TempDir()
-	env := []string{
-		"AWS_ENDPOINT_URL=" + n.Endpoint,
-		"AWS_ACCESS_KEY_ID=" + servertest.AccessKeyID,
-		"AWS_SECRET_ACCESS_KEY=" + servertest.SecretAccessKey,
-		"AWS_REGION=" + servertest.Region,
-		"AWS_DEFAULT_REGION=" + servertest.Region,
-		// Keep the developer's own AWS configuration out of the run.
-		"AWS_CONFIG_FILE=" + filepath.Join(home, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "credentials"),
-		"AWS_EC2_METADATA_DISABLED=true",
+	env := clientEnv(home,
+		"AWS_ENDPOINT_URL="+n.Endpoint,
+		"AWS_REGION="+servertest.Region,
 		"PYTHONDONTWRITEBYTECODE=1",
 		"PYTHONWARNINGS=ignore",
-	}
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "AWS_") || name == "PYTHONWARNINGS" {
-			continue
-		}
-		env = append(env, kv)
-	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, python, filepath.Join(root, clientScript))
-	cmd.Dir = home
-	cmd.Env = env
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			t.Fatalf("%s timed out:\n%s", clientScript, out)
-		}
-		t.Fatalf("%s: %v\n%s", clientScript, err, out)
-	}
-	t.Logf("%s:\n%s", clientScript, out)
+	)
+	runClient(t, clientScript, 3*time.Minute, home, env, python, filepath.Join(root, clientScript))
 }
 
 // moduleRoot finds the directory holding go.mod above the working directory.

@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -264,21 +262,7 @@ func TestIAMWithAWSCLI(t *testing.T) {
 	}
 	n := servertest.Start(t)
 	home := t.TempDir()
-	env := []string{
-		"AWS_ENDPOINT_URL=" + n.Endpoint,
-		"AWS_ACCESS_KEY_ID=" + servertest.AccessKeyID,
-		"AWS_SECRET_ACCESS_KEY=" + servertest.SecretAccessKey,
-		"AWS_DEFAULT_REGION=" + servertest.Region,
-		"AWS_CONFIG_FILE=" + filepath.Join(home, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "credentials"),
-		"AWS_EC2_METADATA_DISABLED=true",
-		"PYTHONWARNINGS=ignore",
-	}
-	for _, kv := range os.Environ() {
-		if name, _, _ := strings.Cut(kv, "="); !strings.HasPrefix(name, "AWS_") && name != "PYTHONWARNINGS" {
-			env = append(env, kv)
-		}
-	}
+	env := clientEnv(home, "AWS_ENDPOINT_URL="+n.Endpoint, "PYTHONWARNINGS=ignore")
 	run := func(args ...string) []byte {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

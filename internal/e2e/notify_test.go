@@ -673,19 +673,7 @@ func sequencedAfter(a, b string) bool {
 
 // pythonEnv is the environment of boto3 scripts run against the node.
 func (e *notifyEnv) pythonEnv() []string {
-	home := e.t.TempDir()
-	env := []string{
-		"AWS_ENDPOINT_URL=" + e.n.Endpoint, "AWS_ACCESS_KEY_ID=" + servertest.AccessKeyID,
-		"AWS_SECRET_ACCESS_KEY=" + servertest.SecretAccessKey, "AWS_REGION=" + servertest.Region,
-		"AWS_DEFAULT_REGION=" + servertest.Region, "AWS_CONFIG_FILE=" + filepath.Join(home, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "credentials"), "AWS_EC2_METADATA_DISABLED=true",
-	}
-	for _, kv := range os.Environ() {
-		if name, _, _ := strings.Cut(kv, "="); !strings.HasPrefix(name, "AWS_") {
-			env = append(env, kv)
-		}
-	}
-	return env
+	return clientEnv(e.t.TempDir(), "AWS_ENDPOINT_URL="+e.n.Endpoint, "AWS_REGION="+servertest.Region)
 }
 
 // TestS3NotificationLoops runs functions that write back into their own

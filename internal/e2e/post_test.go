@@ -11,13 +11,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
-	"errors"
 	"mime/multipart"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -805,36 +802,12 @@ func TestPostObjectBoto3(t *testing.T) {
 	e := start(t)
 	b := e.bucket("post-boto3")
 	home := t.TempDir()
-	env := []string{
-		"SLUICE_ENDPOINT=" + e.n.Endpoint,
-		"SLUICE_BUCKET=" + b,
-		"AWS_ACCESS_KEY_ID=" + servertest.AccessKeyID,
-		"AWS_SECRET_ACCESS_KEY=" + servertest.SecretAccessKey,
-		"AWS_DEFAULT_REGION=" + servertest.Region,
-		// Keep the developer's own AWS configuration out of the run.
-		"AWS_CONFIG_FILE=" + filepath.Join(home, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "credentials"),
-		"AWS_EC2_METADATA_DISABLED=true",
+	env := clientEnv(home,
+		"SLUICE_ENDPOINT="+e.n.Endpoint,
+		"SLUICE_BUCKET="+b,
 		"PYTHONDONTWRITEBYTECODE=1",
-	}
-	for _, kv := range os.Environ() {
-		if name, _, _ := strings.Cut(kv, "="); !strings.HasPrefix(name, "AWS_") {
-			env = append(env, kv)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, python, "-c", postScript)
-	cmd.Dir = home
-	cmd.Env = env
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			t.Fatalf("boto3 script timed out:\n%s", out)
-		}
-		t.Fatalf("boto3 script: %v\n%s", err, out)
-	}
-	t.Logf("boto3 script:\n%s", out)
+	)
+	runClient(t, "boto3 script", 2*time.Minute, home, env, python, "-c", postScript)
 }
 
 // TestPostObjectAnonymous posts unsigned forms to a bucket whose ACL lets
