@@ -15,6 +15,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/sluicehq/sluice/internal/batch/batchtest"
+	"github.com/sluicehq/sluice/internal/server/servertest"
 )
 
 // fakeCopier answers CopyObject with a function of its input.
@@ -68,7 +69,7 @@ func TestOnSluice(t *testing.T) {
 	e.Put("photos", "2024/cat one.jpg", "meow")
 	e.Put("photos", "2024/dog.jpg", "woof")
 	wd, _ := os.Getwd()
-	arn := e.Function("batch-archive-go", "provided.al2023", "bootstrap", batchtest.GoFunction(t, wd))
+	arn := e.Function("batch-archive-go", "provided.al2023", "bootstrap", servertest.GoFunction(t, wd))
 	fields := []types.JobManifestFieldName{types.JobManifestFieldNameBucket, types.JobManifestFieldNameKey}
 	j := e.Run(&s3control.CreateJobInput{
 		Manifest: e.Manifest("photos", "manifest.csv", fields, "photos,2024/cat%20one.jpg", "photos,2024/dog.jpg", "photos,2024/gone.jpg"),

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
 
 	"github.com/sluicehq/sluice/internal/batch/batchtest"
+	"github.com/sluicehq/sluice/internal/server/servertest"
 )
 
 func TestChecksumTagger(t *testing.T) {
@@ -37,7 +38,7 @@ func TestChecksumTagger(t *testing.T) {
 	}
 	e.Put("docs", "b.txt", "world")
 	arn := e.Function("checksum-tagger", "python3.12", "checksum_tagger.handler",
-		batchtest.Zip(t, map[string][]byte{"checksum_tagger.py": src}, ""))
+		servertest.FunctionZip(t, map[string][]byte{"checksum_tagger.py": src}))
 	fields := []types.JobManifestFieldName{types.JobManifestFieldNameBucket, types.JobManifestFieldNameKey}
 	man := e.Manifest("docs", "manifest.csv", fields, "docs,a/readme%20one.txt", "docs,b.txt", "docs,missing.txt")
 

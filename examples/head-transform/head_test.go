@@ -11,6 +11,7 @@ import (
 	cttypes "github.com/aws/aws-sdk-go-v2/service/s3control/types"
 
 	"github.com/sluicehq/sluice/internal/objectlambda/olaptest"
+	"github.com/sluicehq/sluice/internal/server/servertest"
 )
 
 func TestHeadTransform(t *testing.T) {
@@ -27,7 +28,7 @@ func TestHeadTransform(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.Function("head-transform", "python3.12", "head_transform.handler", olaptest.Zip(t, map[string][]byte{"head_transform.py": src}), nil, 128)
+	e.Function("head-transform", "python3.12", "head_transform.handler", servertest.FunctionZip(t, map[string][]byte{"head_transform.py": src}), nil, 128)
 	arn, _ := e.ObjectLambda("docs-head", "docs-ap", "head-transform", cttypes.ObjectLambdaTransformationConfigurationActionHeadObject)
 
 	h, err := e.ARNS3.HeadObject(e.Ctx, &s3.HeadObjectInput{Bucket: aws.String(arn), Key: aws.String("report.pdf")})

@@ -12,6 +12,7 @@ import (
 	cttypes "github.com/aws/aws-sdk-go-v2/service/s3control/types"
 
 	"github.com/sluicehq/sluice/internal/objectlambda/olaptest"
+	"github.com/sluicehq/sluice/internal/server/servertest"
 )
 
 func TestListTransform(t *testing.T) {
@@ -24,7 +25,7 @@ func TestListTransform(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.Function("list-transform", "python3.12", "list_transform.handler", olaptest.Zip(t, map[string][]byte{"list_transform.py": src}), nil, 128)
+	e.Function("list-transform", "python3.12", "list_transform.handler", servertest.FunctionZip(t, map[string][]byte{"list_transform.py": src}), nil, 128)
 	_, alias := e.ObjectLambda("shared-list", "shared-ap", "list-transform", cttypes.ObjectLambdaTransformationConfigurationActionListObjectsV2)
 
 	for _, tc := range []struct {

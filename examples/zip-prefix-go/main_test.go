@@ -20,6 +20,7 @@ import (
 	cttypes "github.com/aws/aws-sdk-go-v2/service/s3control/types"
 
 	"github.com/sluicehq/sluice/internal/objectlambda/olaptest"
+	"github.com/sluicehq/sluice/internal/server/servertest"
 )
 
 // TestZipTenThousandObjects zips a prefix of 10,000 objects (160 MiB)
@@ -62,7 +63,7 @@ func TestZipTenThousandObjects(t *testing.T) {
 	}
 	e.Put("archive", "logs-index.txt", []byte("not under logs/"))
 	wd, _ := os.Getwd()
-	e.Function("zip-prefix-go", "provided.al2023", "bootstrap", olaptest.GoFunction(t, wd),
+	e.Function("zip-prefix-go", "provided.al2023", "bootstrap", servertest.GoFunction(t, wd),
 		map[string]string{"ACCESS_POINT_ALIAS": alias}, 256)
 	arn, _ := e.ObjectLambda("zip-go", "archive-ap", "zip-prefix-go", cttypes.ObjectLambdaTransformationConfigurationActionGetObject)
 

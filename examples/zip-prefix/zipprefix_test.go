@@ -18,6 +18,7 @@ import (
 	cttypes "github.com/aws/aws-sdk-go-v2/service/s3control/types"
 
 	"github.com/sluicehq/sluice/internal/objectlambda/olaptest"
+	"github.com/sluicehq/sluice/internal/server/servertest"
 )
 
 // TestZipPrefix zips a prefix of 192 MiB of incompressible objects (so
@@ -45,7 +46,7 @@ func TestZipPrefix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.Function("zip-prefix", "python3.12", "zip_prefix.handler", olaptest.Zip(t, map[string][]byte{"zip_prefix.py": src}),
+	e.Function("zip-prefix", "python3.12", "zip_prefix.handler", servertest.FunctionZip(t, map[string][]byte{"zip_prefix.py": src}),
 		map[string]string{"ACCESS_POINT_ALIAS": alias}, 192)
 	arn, _ := e.ObjectLambda("zip", "photos-ap", "zip-prefix", cttypes.ObjectLambdaTransformationConfigurationActionGetObject)
 

@@ -4,17 +4,12 @@
 package batchtest
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -191,46 +186,4 @@ func (e *Env) Report(bucket, prefix, jobID string) []Row {
 		}
 	}
 	return rows
-}
-
-// Zip returns a zip package of files; executable names a file to mark
-// executable (a bootstrap).
-func Zip(tb testing.TB, files map[string][]byte, executable string) []byte {
-	tb.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for name, body := range files {
-		h := &zip.FileHeader{Name: name, Method: zip.Deflate}
-		h.SetMode(0o644)
-		if name == executable {
-			h.SetMode(0o755)
-		}
-		w, err := zw.CreateHeader(h)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		w.Write(body)
-	}
-	if err := zw.Close(); err != nil {
-		tb.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// GoFunction builds the Go program in dir for the provided.al2023 runtime
-// and returns its package (the binary as bootstrap).
-func GoFunction(tb testing.TB, dir string) []byte {
-	tb.Helper()
-	out := filepath.Join(tb.TempDir(), "bootstrap")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("building %s: %v\n%s", dir, err, b)
-	}
-	bin, err := os.ReadFile(out)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return Zip(tb, map[string][]byte{"bootstrap": bin}, "bootstrap")
 }

@@ -6,7 +6,6 @@
 package olaptest
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"net"
@@ -15,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"testing"
 	"time"
@@ -157,53 +155,6 @@ func (e *Env) MaxMemoryUsed(function string) int {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// Zip makes a zip package of files (name → content; "bootstrap" is
-// executable).
-func Zip(tb testing.TB, files map[string][]byte) []byte {
-	tb.Helper()
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, n := range names {
-		h := &zip.FileHeader{Name: n, Method: zip.Deflate}
-		h.SetMode(0o644)
-		if n == "bootstrap" {
-			h.SetMode(0o755)
-		}
-		w, err := zw.CreateHeader(h)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		w.Write(files[n])
-	}
-	if err := zw.Close(); err != nil {
-		tb.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// GoFunction builds the Go package in dir (a main package using
-// aws-lambda-go) for the provided runtimes and zips it as bootstrap.
-func GoFunction(tb testing.TB, dir string) []byte {
-	tb.Helper()
-	out := filepath.Join(tb.TempDir(), "bootstrap")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("go build %s: %v\n%s", dir, err, b)
-	}
-	bin, err := os.ReadFile(out)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return Zip(tb, map[string][]byte{"bootstrap": bin})
 }
 
 // NeedBoto3 skips unless python3 can import boto3.
