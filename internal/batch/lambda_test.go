@@ -1,8 +1,6 @@
 package batch_test
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -25,6 +23,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/lambda"
 	"github.com/sluicehq/sluice/internal/server"
+	"github.com/sluicehq/sluice/internal/server/servertest"
 )
 
 // fakeEngine is a lambda.Engine that answers with a function of the
@@ -79,16 +78,13 @@ func withEngine(t *testing.T, engine lambda.Engine, configure ...func(*server.Co
 // runs.
 func (e *env) function(name string, files map[string]string, opts ...func(*awslambda.CreateFunctionInput)) string {
 	e.t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
+	pkg := map[string][]byte{}
 	for n, body := range files {
-		w, _ := zw.Create(n)
-		w.Write([]byte(body))
+		pkg[n] = []byte(body)
 	}
-	zw.Close()
 	in := &awslambda.CreateFunctionInput{
 		FunctionName: aws.String(name), Runtime: ltypes.RuntimePython312, Handler: aws.String("app.handler"),
-		Role: aws.String("arn:aws:iam::000000000000:role/fn"), Code: &ltypes.FunctionCode{ZipFile: buf.Bytes()},
+		Role: aws.String("arn:aws:iam::000000000000:role/fn"), Code: &ltypes.FunctionCode{ZipFile: servertest.FunctionZip(e.t, pkg)},
 		Timeout: aws.Int32(30),
 	}
 	for _, o := range opts {

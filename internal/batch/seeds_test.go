@@ -1,8 +1,6 @@
 package batch_test
 
 import (
-	"archive/zip"
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
+
+	"github.com/sluicehq/sluice/internal/server/servertest"
 )
 
 // The founding documents' batch functions (../shared/seeds/functions,
@@ -45,15 +45,10 @@ func seedFunction(t *testing.T, name string) []byte {
 // deploySeed creates a Python function from a founding function's file.
 func (e *env) deploySeed(fn, file string, src []byte) string {
 	e.t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	w, _ := zw.Create(file)
-	w.Write(src)
-	zw.Close()
 	module := strings.TrimSuffix(file, ".py")
 	out, err := e.lambda().CreateFunction(e.ctx, &awslambda.CreateFunctionInput{
 		FunctionName: aws.String(fn), Runtime: ltypes.RuntimePython312, Handler: aws.String(module + ".lambda_handler"),
-		Role: aws.String("arn:aws:iam::000000000000:role/batch-fn"), Code: &ltypes.FunctionCode{ZipFile: buf.Bytes()},
+		Role: aws.String("arn:aws:iam::000000000000:role/batch-fn"), Code: &ltypes.FunctionCode{ZipFile: servertest.FunctionZip(e.t, map[string][]byte{file: src})},
 		Timeout: aws.Int32(60), MemorySize: aws.Int32(256),
 	})
 	if err != nil {

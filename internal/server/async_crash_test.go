@@ -1,8 +1,6 @@
 package server_test
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -21,24 +19,6 @@ import (
 
 func lambdaClient(c *servertest.Child) *lambda.Client {
 	return lambda.NewFromConfig(c.AWSConfig())
-}
-
-// pythonZip returns a deployment package holding app.py with source src.
-func pythonZip(t *testing.T, src string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	w, err := zw.Create("app.py")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write([]byte(src)); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 // inParallel calls do(i) for every i in [0, n) from workers goroutines and
@@ -126,7 +106,7 @@ func TestCrashWithQueuedAsyncEvents(t *testing.T) {
 		Runtime:      types.RuntimePython312,
 		Handler:      aws.String("app.handler"),
 		Role:         aws.String("arn:aws:iam::000000000000:role/r"),
-		Code:         &types.FunctionCode{ZipFile: pythonZip(t, slowFunction)},
+		Code:         &types.FunctionCode{ZipFile: servertest.FunctionZip(t, map[string][]byte{"app.py": []byte(slowFunction)})},
 		Environment:  &types.Environment{Variables: map[string]string{"OUT": out}},
 	})
 	if err != nil {

@@ -46,7 +46,7 @@ func TestCrashAfterNotifiedPuts(t *testing.T) {
 
 	if _, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{
 		FunctionName: aws.String("mark"), Runtime: ltypes.RuntimePython312, Handler: aws.String("app.handler"),
-		Role: aws.String("arn:aws:iam::000000000000:role/r"), Code: &ltypes.FunctionCode{ZipFile: pythonZip(t, markFunction)},
+		Role: aws.String("arn:aws:iam::000000000000:role/r"), Code: &ltypes.FunctionCode{ZipFile: servertest.FunctionZip(t, map[string][]byte{"app.py": []byte(markFunction)})},
 		Environment: &ltypes.Environment{Variables: map[string]string{"OUT": out}},
 	}); err != nil {
 		t.Fatal(err)
