@@ -3,12 +3,9 @@ package accesspoint_test
 import (
 	"context"
 	"errors"
-	"net"
-	"net/http"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -38,14 +35,7 @@ type env struct {
 func start(t *testing.T) *env {
 	t.Helper()
 	n := servertest.Start(t)
-	cfg := n.AWSConfig()
-	dialer := &net.Dialer{Timeout: 5 * time.Second}
-	cfg.HTTPClient = &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return dialer.DialContext(ctx, network, n.Addr)
-		},
-	}}
-	e := &env{t: t, n: n, c: s3control.NewFromConfig(cfg), s3: n.S3(), ctx: context.Background()}
+	e := &env{t: t, n: n, c: n.S3Control(), s3: n.S3(), ctx: context.Background()}
 	for _, b := range []string{"bucket-a", "bucket-b"} {
 		if _, err := e.s3.CreateBucket(e.ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
 			t.Fatal(err)

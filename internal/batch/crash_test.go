@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 func childEnv(t *testing.T, c *servertest.Child) *env {
 	node := &servertest.Node{Endpoint: c.Endpoint, Addr: c.Addr}
 	return &env{t: t, n: node, ctx: context.Background(),
-		s3: s3.NewFromConfig(c.AWSConfig(), func(o *s3.Options) { o.UsePathStyle = true }), ctl: controlClient(node)}
+		s3: s3.NewFromConfig(c.AWSConfig(), func(o *s3.Options) { o.UsePathStyle = true }), ctl: node.S3Control()}
 }
 
 // TestCrashResume kills a durable node with SIGKILL in the middle of a

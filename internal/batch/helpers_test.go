@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -62,21 +60,7 @@ func newEnv(t *testing.T, configure ...func(*server.Config)) *env {
 			f(c)
 		}
 	}})
-	return &env{t: t, n: n, s3: n.S3(), ctl: controlClient(n), ctx: context.Background()}
-}
-
-// controlClient returns an s3control client for n. The SDK puts the
-// account ID in front of the endpoint host; the dialer sends every
-// connection to the node whatever the host, as wildcard DNS would.
-func controlClient(n *servertest.Node) *s3control.Client {
-	cfg := n.AWSConfig()
-	dialer := &net.Dialer{Timeout: 5 * time.Second}
-	cfg.HTTPClient = &http.Client{Timeout: time.Minute, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return dialer.DialContext(ctx, network, n.Addr)
-		},
-	}}
-	return s3control.NewFromConfig(cfg)
+	return &env{t: t, n: n, s3: n.S3(), ctl: n.S3Control(), ctx: context.Background()}
 }
 
 func (e *env) bucket(name string) {

@@ -303,7 +303,7 @@ func TestRestartsWithOutOfOrderTasks(t *testing.T) {
 	}
 	start := func() *env {
 		n := servertest.Start(t, servertest.Options{DataDir: dir, Configure: func(c *server.Config) { fastBatch(&c.Batch); configure(c) }})
-		return &env{t: t, n: n, s3: n.S3(), ctl: controlClient(n), ctx: context.Background()}
+		return &env{t: t, n: n, s3: n.S3(), ctl: n.S3Control(), ctx: context.Background()}
 	}
 	e := start()
 	e.bucket("data")

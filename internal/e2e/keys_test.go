@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -254,16 +253,10 @@ func TestHostileKeysVirtualHosted(t *testing.T) {
 		mu    sync.Mutex
 		hosts = map[string]bool{}
 	)
-	dialer := &net.Dialer{Timeout: 5 * time.Second}
 	c := n.S3(checkRequestID(t), func(o *s3.Options) {
 		o.UsePathStyle = false
 		o.BaseEndpoint = aws.String("http://" + domain + ":" + port)
-		o.HTTPClient = &http.Client{Transport: &http.Transport{
-			// Whatever the host name, connect to the node.
-			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-				return dialer.DialContext(ctx, network, n.Addr)
-			},
-		}}
+		o.HTTPClient = n.AnyHostClient() // whatever the host name, connect to the node
 		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
 			return st.Finalize.Add(middleware.FinalizeMiddlewareFunc("e2eRecordHost",
 				func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {

@@ -2,13 +2,11 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -172,17 +170,6 @@ type olapEnv struct {
 	arnS3 *s3.Client
 }
 
-// anyHostClient sends every connection to the node whatever the host,
-// standing in for the DNS entries README asks users to add.
-func anyHostClient(n *servertest.Node) *http.Client {
-	dialer := &net.Dialer{Timeout: 5 * time.Second}
-	return &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return dialer.DialContext(ctx, network, n.Addr)
-		},
-	}}
-}
-
 func startOLAP(t *testing.T, configure ...func(*server.Config)) *olapEnv {
 	t.Helper()
 	needBoto3(t)
@@ -192,7 +179,7 @@ func startOLAP(t *testing.T, configure ...func(*server.Config)) *olapEnv {
 		}
 	}})
 	cfg := e.n.AWSConfig()
-	cfg.HTTPClient = anyHostClient(e.n)
+	cfg.HTTPClient = e.n.AnyHostClient()
 	return &olapEnv{
 		fnEnv: e,
 		ctl:   s3control.NewFromConfig(cfg),

@@ -3,10 +3,8 @@ package s3control_test
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -16,24 +14,9 @@ import (
 	"github.com/sluicehq/sluice/internal/server/servertest"
 )
 
-// client returns an s3control client for n. The SDK puts the account ID in
-// front of the endpoint host (000000000000.127.0.0.1:port); the dialer
-// sends every connection to the node whatever the host, as /etc/hosts or
-// wildcard DNS would.
-func client(n *servertest.Node) *s3control.Client {
-	cfg := n.AWSConfig()
-	dialer := &net.Dialer{Timeout: 5 * time.Second}
-	cfg.HTTPClient = &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return dialer.DialContext(ctx, network, n.Addr)
-		},
-	}}
-	return s3control.NewFromConfig(cfg)
-}
-
 func TestWrappedErrors(t *testing.T) {
 	n := servertest.Start(t)
-	c := client(n)
+	c := n.S3Control()
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name    string

@@ -8,8 +8,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"io"
-	"net"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -38,21 +36,7 @@ type Env struct {
 func Start(tb testing.TB, opts ...servertest.Options) *Env {
 	tb.Helper()
 	n := servertest.Start(tb, opts...)
-	return &Env{TB: tb, Node: n, S3: n.S3(), Control: ControlClient(n), Lambda: lambda.NewFromConfig(n.AWSConfig()), Ctx: context.Background()}
-}
-
-// ControlClient returns an s3control client for n. The SDK puts the
-// account ID in front of the endpoint's host; its dialer connects to the
-// node whatever the host, as wildcard DNS would.
-func ControlClient(n *servertest.Node) *s3control.Client {
-	cfg := n.AWSConfig()
-	dialer := &net.Dialer{Timeout: 5 * time.Second}
-	cfg.HTTPClient = &http.Client{Timeout: time.Minute, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return dialer.DialContext(ctx, network, n.Addr)
-		},
-	}}
-	return s3control.NewFromConfig(cfg)
+	return &Env{TB: tb, Node: n, S3: n.S3(), Control: n.S3Control(), Lambda: lambda.NewFromConfig(n.AWSConfig()), Ctx: context.Background()}
 }
 
 // Bucket creates a bucket.

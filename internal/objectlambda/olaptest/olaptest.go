@@ -8,8 +8,6 @@ package olaptest
 import (
 	"bytes"
 	"context"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,7 +49,7 @@ func Start(tb testing.TB, opts ...servertest.Options) *Env {
 	tb.Helper()
 	n := servertest.Start(tb, opts...)
 	cfg := n.AWSConfig()
-	cfg.HTTPClient = AnyHostClient(n.Addr)
+	cfg.HTTPClient = n.AnyHostClient()
 	return &Env{
 		TB: tb, Node: n, Ctx: context.Background(),
 		S3:      n.S3(),
@@ -59,18 +57,6 @@ func Start(tb testing.TB, opts ...servertest.Options) *Env {
 		Control: s3control.NewFromConfig(cfg),
 		Lambda:  lambda.NewFromConfig(n.AWSConfig()),
 	}
-}
-
-// AnyHostClient returns an HTTP client that connects to addr whatever the
-// host of the URL, as wildcard DNS for the node would.
-func AnyHostClient(addr string) *http.Client {
-	dialer := &net.Dialer{Timeout: 5 * time.Second}
-	return &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return dialer.DialContext(ctx, network, addr)
-		},
-		MaxIdleConnsPerHost: 64,
-	}}
 }
 
 // Bucket creates a bucket with a standard access point over it and
