@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"hash"
 	"net/http"
-	"os/exec"
 	"reflect"
 	"strings"
 	"testing"
@@ -519,13 +518,7 @@ for alg in ["XXHASH64", "XXHASH3", "XXHASH128"]:
 // TLS node. It is skipped without python3 and boto3.
 func TestNewChecksumBoto3(t *testing.T) {
 	t.Parallel()
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("missing python3")
-	}
-	if out, err := exec.Command(python, "-c", "import boto3").CombinedOutput(); err != nil {
-		t.Skip("missing boto3 for " + python + " (" + strings.TrimSpace(lastLine(string(out))) + ")")
-	}
+	needBoto3(t)
 	plain := servertest.Start(t)
 	tls := servertest.Start(t, servertest.Options{TLS: true})
 
@@ -549,5 +542,5 @@ func TestNewChecksumBoto3(t *testing.T) {
 		"PYTHONDONTWRITEBYTECODE=1",
 		"PYTHONWARNINGS=ignore", // the test certificate is not verified
 	)
-	runClient(t, "boto3 script", 2*time.Minute, home, env, python, "-c", botoScript)
+	runClient(t, "boto3 script", 2*time.Minute, home, env, "python3", "-c", botoScript)
 }

@@ -14,7 +14,6 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -792,13 +791,7 @@ for sig in ("s3v4", "s3"):
 // without python3 and boto3.
 func TestPostObjectBoto3(t *testing.T) {
 	t.Parallel()
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("missing python3")
-	}
-	if out, err := exec.Command(python, "-c", "import boto3").CombinedOutput(); err != nil {
-		t.Skip("missing boto3 for " + python + " (" + strings.TrimSpace(lastLine(string(out))) + ")")
-	}
+	needBoto3(t)
 	e := start(t)
 	b := e.bucket("post-boto3")
 	home := t.TempDir()
@@ -807,7 +800,7 @@ func TestPostObjectBoto3(t *testing.T) {
 		"SLUICE_BUCKET="+b,
 		"PYTHONDONTWRITEBYTECODE=1",
 	)
-	runClient(t, "boto3 script", 2*time.Minute, home, env, python, "-c", postScript)
+	runClient(t, "boto3 script", 2*time.Minute, home, env, "python3", "-c", postScript)
 }
 
 // TestPostObjectAnonymous posts unsigned forms to a bucket whose ACL lets
