@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"strconv"
@@ -83,10 +82,13 @@ const (
 
 var stateNames = [...]string{"Init", "Ready", "Invoke"}
 
-// Server is the Runtime API of one instance.
+// Server is the Runtime API of one instance. It speaks HTTP/1.1 itself
+// (see conn.go) rather than through net/http's server: a runtime makes
+// two requests per invocation, and net/http's per-request machinery
+// (contexts, a background read, header maps, buffered response writers)
+// cost more than the rest of an invocation on the server.
 type Server struct {
-	ln  net.Listener
-	srv *http.Server
+	ln net.Listener
 
 	events   chan *Event
 	outcomes chan Outcome
@@ -100,6 +102,10 @@ type Server struct {
 	cur       *Event
 	lastID    string
 	closeOnce sync.Once
+
+	connMu   sync.Mutex
+	conns    map[net.Conn]struct{}
+	shutdown bool
 }
 
 // Listen starts a Server on a random loopback port.
@@ -117,14 +123,7 @@ func Listen() (*Server, error) {
 		closed:   make(chan struct{}),
 		served:   make(chan struct{}),
 	}
-	s.srv = &http.Server{
-		Handler:  s,
-		ErrorLog: log.New(io.Discard, "", 0),
-	}
-	go func() {
-		defer close(s.served)
-		_ = s.srv.Serve(ln)
-	}()
+	go s.serve()
 	return s, nil
 }
 
@@ -163,7 +162,13 @@ func (s *Server) Withdraw(id string) bool {
 // Close stops the server and ends pending requests.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() { close(s.closed) })
-	err := s.srv.Close()
+	err := s.ln.Close()
+	s.connMu.Lock()
+	s.shutdown = true
+	for c := range s.conns {
+		_ = c.Close()
+	}
+	s.connMu.Unlock()
 	<-s.served
 	return err
 }
@@ -192,8 +197,8 @@ func errTransition(from state, to string) *apiError {
 		"State transition from " + stateNames[from] + " to " + to + " failed for runtime. Error: State transition is not allowed"}
 }
 
-// writeError is the one place Runtime API errors become responses.
-func writeError(w http.ResponseWriter, err error) {
+// errorReply is the one place Runtime API errors become responses.
+func errorReply(err error) answer {
 	var ae *apiError
 	if !errors.As(err, &ae) {
 		ae = &apiError{http.StatusInternalServerError, "InternalServerError", err.Error()}
@@ -202,37 +207,28 @@ func writeError(w http.ResponseWriter, err error) {
 		Message string `json:"errorMessage"`
 		Type    string `json:"errorType"`
 	}{ae.msg, ae.typ})
-	h := w.Header()
-	h["Content-Type"] = jsonType
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
-	w.WriteHeader(ae.status)
-	_, _ = w.Write(body)
+	return answer{status: ae.status, body: body}
 }
 
-var (
-	jsonType   = []string{"application/json"}
-	acceptBody = []byte(`{"status":"OK"}`)
-	acceptLen  = []string{strconv.Itoa(len(acceptBody))}
-)
+var acceptBody = []byte(`{"status":"OK"}`)
 
-func writeAccepted(w http.ResponseWriter) {
-	h := w.Header()
-	h["Content-Type"] = jsonType
-	h["Content-Length"] = acceptLen
-	w.WriteHeader(http.StatusAccepted)
-	_, _ = w.Write(acceptBody)
-}
+// accepted is the reply to a runtime's response or error.
+var accepted = answer{status: http.StatusAccepted, body: acceptBody}
 
-// ServeHTTP routes the four Runtime API endpoints.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var err error
+// route serves one request of the four Runtime API endpoints. gone is
+// closed if the runtime drops its connection while /next waits.
+func (s *Server) route(r *http.Request, gone func() <-chan struct{}) answer {
+	var (
+		rep answer
+		err error
+	)
 	switch p := r.URL.Path; {
 	case p == invocationPath+"next":
 		if r.Method != http.MethodGet {
 			err = errBadMethod
 			break
 		}
-		err = s.next(w, r)
+		rep, err = s.next(gone)
 	case strings.HasPrefix(p, invocationPath):
 		if r.Method != http.MethodPost {
 			err = errBadMethod
@@ -241,9 +237,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rest := p[len(invocationPath):]
 		switch {
 		case strings.HasSuffix(rest, "/response"):
-			err = s.response(w, r, rest[:len(rest)-len("/response")])
+			rep, err = s.response(r, rest[:len(rest)-len("/response")])
 		case strings.HasSuffix(rest, "/error"):
-			err = s.invokeError(w, r, rest[:len(rest)-len("/error")])
+			rep, err = s.invokeError(r, rest[:len(rest)-len("/error")])
 		default:
 			err = errNotFound
 		}
@@ -252,22 +248,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			err = errBadMethod
 			break
 		}
-		err = s.initError(w, r)
+		rep, err = s.initError(r)
 	default:
 		err = errNotFound
 	}
 	if err != nil {
-		writeError(w, err)
+		return errorReply(err)
 	}
+	return rep
 }
 
-func (s *Server) next(w http.ResponseWriter, r *http.Request) error {
+// next hands out an event. It replies with no status when the runtime
+// went away before one came.
+func (s *Server) next(gone func() <-chan struct{}) (answer, error) {
 	s.mu.Lock()
 	switch s.state {
 	case stateInvoking:
 		st := s.state
 		s.mu.Unlock()
-		return errTransition(st, "Ready")
+		return answer{}, errTransition(st, "Ready")
 	case stateInit:
 		s.state = stateIdle
 		close(s.ready)
@@ -277,33 +276,24 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request) error {
 	var ev *Event
 	select {
 	case ev = <-s.events:
-	case <-r.Context().Done():
-		return nil
 	case <-s.closed:
-		return errClosed
+		return answer{}, errClosed
+	default:
+		// Nothing queued: wait, watching the connection.
+		select {
+		case ev = <-s.events:
+		case <-gone():
+			return answer{}, nil
+		case <-s.closed:
+			return answer{}, errClosed
+		}
 	}
 	s.mu.Lock()
 	s.state = stateInvoking
 	s.cur = ev
 	s.mu.Unlock()
 
-	h := w.Header()
-	h[HeaderRequestID] = []string{ev.RequestID}
-	h[HeaderDeadlineMs] = []string{strconv.FormatInt(ev.Deadline.UnixMilli(), 10)}
-	if ev.InvokedARN != "" {
-		h[HeaderInvokedARN] = []string{ev.InvokedARN}
-	}
-	if ev.TraceID != "" {
-		h[HeaderTraceID] = []string{ev.TraceID}
-	}
-	if ev.ClientContext != "" {
-		h[HeaderClientContext] = []string{ev.ClientContext}
-	}
-	h["Content-Type"] = jsonType
-	h["Content-Length"] = []string{strconv.Itoa(len(ev.Payload))}
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(ev.Payload)
-	return nil
+	return answer{status: http.StatusOK, event: ev, body: ev.Payload}, nil
 }
 
 // claim checks that id names the event being processed and ends it.
@@ -335,23 +325,23 @@ func (s *Server) valid(id, to string) error {
 	return errBadID
 }
 
-func (s *Server) response(w http.ResponseWriter, r *http.Request, id string) error {
+func (s *Server) response(r *http.Request, id string) (answer, error) {
 	if mode := r.Header.Get(HeaderResponseMode); mode != "" && mode != "streaming" {
-		return errBadRespMode
+		return answer{}, errBadRespMode
 	}
 	if err := s.valid(id, "InvocationResponse"); err != nil {
-		return err
+		return answer{}, err
 	}
 	body, size, err := readBody(r)
 	if err != nil && err != errTooLarge {
-		return err
+		return answer{}, err
 	}
 	if cerr := s.claim(id, "InvocationResponse"); cerr != nil {
-		return cerr
+		return answer{}, cerr
 	}
 	if err == errTooLarge {
 		s.outcomes <- Outcome{TooLarge: true, Size: size}
-		return errTooLarge
+		return answer{}, errTooLarge
 	}
 	// A streamed body that failed midway carries the error in trailers
 	// (aws-lambda-go's errorCapturingReader).
@@ -364,35 +354,32 @@ func (s *Server) response(w http.ResponseWriter, r *http.Request, id string) err
 			}{"", typ})
 		}
 		s.outcomes <- Outcome{Failed: true, ErrorType: typ, Payload: doc}
-		writeAccepted(w)
-		return nil
+		return accepted, nil
 	}
 	s.outcomes <- Outcome{Payload: body, Size: size}
-	writeAccepted(w)
-	return nil
+	return accepted, nil
 }
 
-func (s *Server) invokeError(w http.ResponseWriter, r *http.Request, id string) error {
+func (s *Server) invokeError(r *http.Request, id string) (answer, error) {
 	if err := s.valid(id, "InvocationErrorResponse"); err != nil {
-		return err
+		return answer{}, err
 	}
 	body, size, err := readBody(r)
 	if err != nil && err != errTooLarge {
-		return err
+		return answer{}, err
 	}
 	if cerr := s.claim(id, "InvocationErrorResponse"); cerr != nil {
-		return cerr
+		return answer{}, cerr
 	}
 	if err == errTooLarge {
 		s.outcomes <- Outcome{TooLarge: true, Size: size}
-		return errTooLarge
+		return answer{}, errTooLarge
 	}
 	s.outcomes <- Outcome{Failed: true, ErrorType: r.Header.Get(HeaderErrorType), Payload: body, Size: size}
-	writeAccepted(w)
-	return nil
+	return accepted, nil
 }
 
-func (s *Server) initError(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) initError(r *http.Request) (answer, error) {
 	s.mu.Lock()
 	st := s.state
 	if st == stateInit {
@@ -400,11 +387,11 @@ func (s *Server) initError(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.mu.Unlock()
 	if st != stateInit {
-		return errTransition(st, "InitError")
+		return answer{}, errTransition(st, "InitError")
 	}
 	body, size, err := readBody(r)
 	if err != nil && err != errTooLarge {
-		return err
+		return answer{}, err
 	}
 	if err == errTooLarge {
 		body = nil
@@ -413,8 +400,7 @@ func (s *Server) initError(w http.ResponseWriter, r *http.Request) error {
 	case s.initErr <- Outcome{Failed: true, ErrorType: r.Header.Get(HeaderErrorType), Payload: body, Size: size}:
 	default:
 	}
-	writeAccepted(w)
-	return nil
+	return accepted, nil
 }
 
 // readBody reads a request body of at most MaxResponseSize bytes. When the
