@@ -86,6 +86,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	return fmt.Errorf("unknown command %q", args[0])
 }
 
+// defaultFunctionNice is --function-nice's default. Measured on a
+// 2-core host (docs/benchmarks.md, "Event notifications", third pass),
+// niced functions did not raise PUT throughput with notifications (the
+// server, not the functions, was the limit; the CPU had idle time) and
+// they slowed event delivery and warm invokes, so it is off by default.
+const defaultFunctionNice = 0
+
 func runServer(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sluice server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -102,6 +109,8 @@ func runServer(ctx context.Context, args []string, getenv func(string) string, s
 	python := fs.String("python", "python3", "host interpreter for python3.x functions")
 	node := fs.String("node", "node", "host interpreter for nodejs*.x functions")
 	fnConcurrency := fs.Int("function-concurrency", 0, "maximum concurrent function invocations (0: engine default)")
+	fnNice := fs.Int("function-nice", defaultFunctionNice,
+		"run function processes this much nicer than the server (0..19; 0: same priority), so that S3 requests win a CPU that functions saturate")
 	batchJobs := fs.Int("batch-jobs", 0, "Batch Operations jobs that run at once; the others wait by priority (0: default 4)")
 	batchConcurrency := fs.Int("batch-concurrency", 0, "tasks of one Batch Operations job in flight after its ramp-up (0: default 64)")
 	pprofAddr := fs.String("pprof", "", "serve Go's profiling endpoints (/debug/pprof/) on this loopback `address`, e.g. 127.0.0.1:6060 (off when empty)")
@@ -112,6 +121,9 @@ func runServer(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *fnNice < 0 || *fnNice > 19 {
+		return fmt.Errorf("--function-nice must be in 0..19, got %d", *fnNice)
 	}
 	if !validAccountID(*account) {
 		return fmt.Errorf("--account-id must be 12 digits, got %q", *account)
@@ -138,7 +150,7 @@ func runServer(ctx context.Context, args []string, getenv func(string) string, s
 		SecretAccessKey: *secretKey,
 		Logger:          log,
 		Functions: server.FunctionsConfig{
-			Python: *python, Node: *node, MaxConcurrency: *fnConcurrency,
+			Python: *python, Node: *node, MaxConcurrency: *fnConcurrency, Nice: *fnNice,
 		},
 		LegacyBucketDefaults: *legacyBuckets,
 		DefaultEncryption:    *defaultSSE,

@@ -96,6 +96,10 @@ type FunctionsConfig struct {
 	// IdleTimeout is how long an unused instance stays warm (engine
 	// default if 0).
 	IdleTimeout time.Duration
+	// Nice raises function processes' niceness above the server's by
+	// this much (0..19; 0 leaves it equal), so that the server's own
+	// requests win the CPU when the machine is saturated.
+	Nice int
 	// Async tunes asynchronous invocation (retry delays, backoff,
 	// workers); zero values are AWS's defaults.
 	Async async.Options
@@ -218,6 +222,7 @@ func Open(cfg Config) (*Server, error) {
 			DataDir: cfg.DataDir, Region: cfg.Region, Logger: log,
 			Python: cfg.Functions.Python, Node: cfg.Functions.Node,
 			MaxConcurrency: cfg.Functions.MaxConcurrency, IdleTimeout: cfg.Functions.IdleTimeout,
+			Nice: cfg.Functions.Nice,
 		})
 		if err != nil {
 			s.store.Close()

@@ -83,7 +83,11 @@ type Config struct {
 	NoMemoryLimit bool
 	// LogMaxBytes is the size at which a function's log rotates.
 	LogMaxBytes int64
-	Logger      *slog.Logger
+	// Nice raises function processes' niceness above the server's by
+	// this much (capped at 19; 0: same as the server's), so that S3 and
+	// the other APIs win the CPU when functions would saturate it.
+	Nice   int
+	Logger *slog.Logger
 }
 
 // Engine runs deployments; it implements lambda.Engine.
@@ -125,6 +129,9 @@ type function struct {
 func New(cfg Config) (*Engine, error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("engine: no data directory")
+	}
+	if cfg.Nice < 0 || cfg.Nice > 19 {
+		return nil, fmt.Errorf("engine: function niceness %d is not in 0..19", cfg.Nice)
 	}
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"

@@ -138,6 +138,7 @@ func (e *Engine) start(ctx context.Context, fn *function, d *lambda.Deployment, 
 		Dir:    codeDir,
 		Env:    in.environment(d, rt, codeDir, interp),
 		Output: in.output,
+		Nice:   e.cfg.Nice,
 	})
 	if err != nil {
 		in.stop()
