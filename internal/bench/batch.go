@@ -62,10 +62,7 @@ func RunBatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 type batchConfig struct {
-	endpoint    *url.URL
-	accessKey   string
-	secretKey   string
-	region      string
+	endpointFlags
 	account     string
 	tasks       int
 	copyTasks   int
@@ -82,10 +79,9 @@ type batchConfig struct {
 
 func parseBatchConfig(args []string, getenv func(string) string, stderr io.Writer) (batchConfig, error) {
 	var (
-		cfg      batchConfig
-		endpoint string
-		size     = sizeValue(4 << 10)
-		phases   = "invoke,copy,rss"
+		cfg    batchConfig
+		size   = sizeValue(4 << 10)
+		phases = "invoke,copy,rss"
 	)
 	fs := flag.NewFlagSet("sluice bench batch", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -96,10 +92,7 @@ func parseBatchConfig(args []string, getenv func(string) string, stderr io.Write
 			"reads a very large manifest.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&endpoint, "endpoint", "http://127.0.0.1:9000", "sluice endpoint `URL`")
-	fs.StringVar(&cfg.accessKey, "access-key", getenv("AWS_ACCESS_KEY_ID"), "root access key ID (default $AWS_ACCESS_KEY_ID)")
-	fs.StringVar(&cfg.secretKey, "secret-key", getenv("AWS_SECRET_ACCESS_KEY"), "secret access key (default $AWS_SECRET_ACCESS_KEY)")
-	fs.StringVar(&cfg.region, "region", "us-east-1", "signing region")
+	cfg.register(fs, getenv, "sluice endpoint `URL`")
 	fs.StringVar(&cfg.account, "account-id", "000000000000", "the server's account ID")
 	fs.StringVar(&phases, "phases", phases, "comma-separated phases to run: invoke, copy, rss")
 	fs.IntVar(&cfg.tasks, "tasks", 100_000, "tasks of the LambdaInvoke job")
@@ -118,11 +111,10 @@ func parseBatchConfig(args []string, getenv func(string) string, stderr io.Write
 	if fs.NArg() > 0 {
 		return batchConfig{}, fmt.Errorf("bench batch: unexpected argument %q", fs.Arg(0))
 	}
-	u, err := url.Parse(endpoint)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return batchConfig{}, fmt.Errorf("bench batch: --endpoint %q: want http(s)://host[:port]", endpoint)
+	if err := cfg.check("batch"); err != nil {
+		return batchConfig{}, err
 	}
-	cfg.endpoint, cfg.copySize = u, int64(size)
+	cfg.copySize = int64(size)
 	cfg.phases = splitList(phases)
 	for _, p := range cfg.phases {
 		if p != "invoke" && p != "copy" && p != "rss" {
@@ -130,8 +122,6 @@ func parseBatchConfig(args []string, getenv func(string) string, stderr io.Write
 		}
 	}
 	switch {
-	case cfg.accessKey == "" || cfg.secretKey == "":
-		return batchConfig{}, errors.New("bench batch: --access-key and --secret-key (or $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY) are required")
 	case cfg.tasks < 1 || cfg.copyTasks < 1 || cfg.lines < 1:
 		return batchConfig{}, errors.New("bench batch: --tasks, --copy-tasks and --manifest-lines must be positive")
 	}

@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,10 +64,7 @@ func RunEvents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // eventsConfig is the parsed command line of "bench events".
 type eventsConfig struct {
-	endpoint    *url.URL
-	accessKey   string
-	secretKey   string
-	region      string
+	endpointFlags
 	rates       []int
 	duration    time.Duration
 	warmup      time.Duration
@@ -84,10 +80,9 @@ type eventsConfig struct {
 
 func parseEventsConfig(args []string, getenv func(string) string, stderr io.Writer) (eventsConfig, error) {
 	var (
-		cfg      eventsConfig
-		endpoint string
-		rates    = intList{100, 1000}
-		size     = sizeValue(1 << 10)
+		cfg   eventsConfig
+		rates = intList{100, 1000}
+		size  = sizeValue(1 << 10)
 	)
 	fs := flag.NewFlagSet("sluice bench events", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -98,10 +93,7 @@ func parseEventsConfig(args []string, getenv func(string) string, stderr io.Writ
 			"throughput with notifications on against off.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&endpoint, "endpoint", "http://127.0.0.1:9000", "sluice endpoint `URL` (on this host)")
-	fs.StringVar(&cfg.accessKey, "access-key", getenv("AWS_ACCESS_KEY_ID"), "root access key ID (default $AWS_ACCESS_KEY_ID)")
-	fs.StringVar(&cfg.secretKey, "secret-key", getenv("AWS_SECRET_ACCESS_KEY"), "secret access key (default $AWS_SECRET_ACCESS_KEY)")
-	fs.StringVar(&cfg.region, "region", "us-east-1", "signing region")
+	cfg.register(fs, getenv, "sluice endpoint `URL` (on this host)")
 	fs.Var(&rates, "rates", "comma-separated PUT `rates` (per second) of the latency phase")
 	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "length of each measurement")
 	fs.DurationVar(&cfg.warmup, "warmup", 3*time.Second, "PUTs at each rate before measuring (starts function instances)")
@@ -119,14 +111,11 @@ func parseEventsConfig(args []string, getenv func(string) string, stderr io.Writ
 	if fs.NArg() > 0 {
 		return eventsConfig{}, fmt.Errorf("bench events: unexpected argument %q", fs.Arg(0))
 	}
-	u, err := url.Parse(endpoint)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return eventsConfig{}, fmt.Errorf("bench events: --endpoint %q: want http(s)://host[:port]", endpoint)
+	if err := cfg.check("events"); err != nil {
+		return eventsConfig{}, err
 	}
-	cfg.endpoint, cfg.rates, cfg.size = u, rates, int64(size)
+	cfg.rates, cfg.size = rates, int64(size)
 	switch {
-	case cfg.accessKey == "" || cfg.secretKey == "":
-		return eventsConfig{}, errors.New("bench events: --access-key and --secret-key (or $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY) are required")
 	case cfg.duration <= 0 || cfg.runs < 1 || cfg.concurrency < 0 || cfg.warmup < 0:
 		return eventsConfig{}, errors.New("bench events: --duration must be positive, --runs at least 1, --concurrency and --warmup not negative")
 	case !strings.HasPrefix(cfg.runtime, "python3") && !strings.HasPrefix(cfg.runtime, "nodejs") && cfg.runtime != "go":

@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,10 +60,7 @@ func runInvoke(ctx context.Context, args []string, getenv func(string) string, s
 
 // invokeConfig is the parsed command line of "bench invoke".
 type invokeConfig struct {
-	endpoint  *url.URL
-	accessKey string
-	secretKey string
-	region    string
+	endpointFlags
 
 	runtimes        []string // families: go, python, node
 	pythonRuntime   string
@@ -85,10 +81,9 @@ type invokeConfig struct {
 
 func parseInvokeConfig(args []string, getenv func(string) string, stderr io.Writer) (invokeConfig, error) {
 	var (
-		cfg      invokeConfig
-		endpoint string
-		rts      = "go,python,node"
-		conc     = intList{1, 16, 64}
+		cfg  invokeConfig
+		rts  = "go,python,node"
+		conc = intList{1, 16, 64}
 	)
 	fs := flag.NewFlagSet("sluice bench invoke", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -99,10 +94,7 @@ func parseInvokeConfig(args []string, getenv func(string) string, stderr io.Writ
 			"functions in Go (aws-lambda-go), Python and Node.js.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&endpoint, "endpoint", "http://127.0.0.1:9000", "Lambda endpoint `URL`")
-	fs.StringVar(&cfg.accessKey, "access-key", getenv("AWS_ACCESS_KEY_ID"), "access key ID (default $AWS_ACCESS_KEY_ID)")
-	fs.StringVar(&cfg.secretKey, "secret-key", getenv("AWS_SECRET_ACCESS_KEY"), "secret access key (default $AWS_SECRET_ACCESS_KEY)")
-	fs.StringVar(&cfg.region, "region", "us-east-1", "signing region")
+	cfg.register(fs, getenv, "Lambda endpoint `URL`")
 	fs.StringVar(&rts, "runtimes", rts, "comma-separated runtimes to measure: go, python, node")
 	fs.StringVar(&cfg.pythonRuntime, "python-runtime", "python3.12", "runtime of the Python function")
 	fs.StringVar(&cfg.nodeRuntime, "node-runtime", "nodejs20.x", "runtime of the Node.js function")
@@ -123,11 +115,10 @@ func parseInvokeConfig(args []string, getenv func(string) string, stderr io.Writ
 	if fs.NArg() > 0 {
 		return invokeConfig{}, fmt.Errorf("bench invoke: unexpected argument %q", fs.Arg(0))
 	}
-	u, err := url.Parse(endpoint)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return invokeConfig{}, fmt.Errorf("bench invoke: --endpoint %q: want http(s)://host[:port]", endpoint)
+	if err := cfg.check("invoke"); err != nil {
+		return invokeConfig{}, err
 	}
-	cfg.endpoint, cfg.concurrency = u, conc
+	cfg.concurrency = conc
 	seen := map[string]bool{}
 	for _, rt := range splitList(rts) {
 		rt = strings.ToLower(rt)
@@ -144,8 +135,6 @@ func parseInvokeConfig(args []string, getenv func(string) string, stderr io.Writ
 	switch {
 	case len(cfg.runtimes) == 0:
 		return invokeConfig{}, errors.New("bench invoke: --runtimes is empty")
-	case cfg.accessKey == "" || cfg.secretKey == "":
-		return invokeConfig{}, errors.New("bench invoke: --access-key and --secret-key (or $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY) are required")
 	case len(cfg.concurrency) == 0:
 		return invokeConfig{}, errors.New("bench invoke: --concurrency is empty")
 	case cfg.duration <= 0 || cfg.runs < 1:

@@ -11,7 +11,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"sort"
 	"strconv"
@@ -44,10 +43,7 @@ import (
 // the endpoint's address whatever the host, so it needs no DNS.
 
 type olapConfig struct {
-	endpoint    *url.URL
-	accessKey   string
-	secretKey   string
-	region      string
+	endpointFlags
 	account     string
 	samples     int
 	smallSize   int64
@@ -81,10 +77,9 @@ func RunObjectLambda(ctx context.Context, args []string, stdout, stderr io.Write
 
 func parseOLAPConfig(args []string, getenv func(string) string, stderr io.Writer) (olapConfig, error) {
 	var (
-		cfg      olapConfig
-		endpoint string
-		small    string
-		stream   string
+		cfg    olapConfig
+		small  string
+		stream string
 	)
 	fs := flag.NewFlagSet("sluice bench objectlambda", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -94,10 +89,7 @@ func parseOLAPConfig(args []string, getenv func(string) string, stderr io.Writer
 			"versus a direct GET, and MB/s of a large object through it.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&endpoint, "endpoint", "http://127.0.0.1:9000", "endpoint `URL` (S3, S3 Control and Lambda)")
-	fs.StringVar(&cfg.accessKey, "access-key", getenv("AWS_ACCESS_KEY_ID"), "access key ID (default $AWS_ACCESS_KEY_ID)")
-	fs.StringVar(&cfg.secretKey, "secret-key", getenv("AWS_SECRET_ACCESS_KEY"), "secret access key (default $AWS_SECRET_ACCESS_KEY)")
-	fs.StringVar(&cfg.region, "region", "us-east-1", "region")
+	cfg.register(fs, getenv, "endpoint `URL` (S3, S3 Control and Lambda)")
 	fs.StringVar(&cfg.account, "account-id", "000000000000", "12-digit account ID of the endpoint")
 	fs.IntVar(&cfg.samples, "samples", 500, "requests of each kind for time to first byte")
 	fs.StringVar(&small, "size", "1KiB", "object size for time to first byte")
@@ -114,11 +106,10 @@ func parseOLAPConfig(args []string, getenv func(string) string, stderr io.Writer
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("bench objectlambda: unexpected argument %q", fs.Arg(0))
 	}
-	u, err := url.Parse(endpoint)
-	if err != nil || u.Host == "" {
-		return cfg, fmt.Errorf("bench objectlambda: --endpoint %q is not a URL", endpoint)
+	err := cfg.check("objectlambda")
+	if err != nil {
+		return olapConfig{}, err
 	}
-	cfg.endpoint = u
 	if cfg.smallSize, err = parseSize(small); err != nil {
 		return cfg, fmt.Errorf("bench objectlambda: --size: %w", err)
 	}
