@@ -121,36 +121,15 @@ func zipOf(tb testing.TB, files map[string]zfile) []byte {
 var (
 	goFnOnce sync.Once
 	goFnZip  []byte
-	goFnErr  error
 )
 
 // goFunction builds testdata/gofn (once per test binary) and zips it as
 // bootstrap.
 func goFunction(tb testing.TB) []byte {
 	tb.Helper()
-	goFnOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "sluice-e2e-gofn-")
-		if err != nil {
-			goFnErr = err
-			return
-		}
-		defer os.RemoveAll(dir)
-		out := filepath.Join(dir, "bootstrap")
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./testdata/gofn")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			goFnErr = fmt.Errorf("%v\n%s", err, b)
-			return
-		}
-		bin, err := os.ReadFile(out)
-		if err != nil {
-			goFnErr = err
-			return
-		}
-		goFnZip = zipOf(tb, map[string]zfile{"bootstrap": {body: string(bin), mode: 0o755}})
-	})
-	if goFnErr != nil {
-		tb.Fatalf("building the Go test function: %v", goFnErr)
+	goFnOnce.Do(func() { goFnZip = servertest.GoFunction(tb, "testdata/gofn") })
+	if goFnZip == nil {
+		tb.Fatal("building the Go test function failed (see the first test that built it)")
 	}
 	return goFnZip
 }
