@@ -48,6 +48,8 @@ type Store struct {
 	done   chan struct{}
 	closed sync.Once
 	err    error
+	// buckets is shared by every transaction (see bucketCache).
+	buckets bucketCache
 }
 
 type request struct {
@@ -115,7 +117,7 @@ func (s *Store) View(ctx context.Context, fn func(meta.Tx) error) error {
 	default:
 	}
 	err := s.db.View(func(btx *bbolt.Tx) error {
-		return call(fn, &tx{btx: btx})
+		return call(fn, &tx{btx: btx, buckets: &s.buckets})
 	})
 	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		// Close won the race with the check above.
@@ -205,7 +207,7 @@ func (s *Store) runBatch(batch []*request) {
 		err := s.db.Update(func(btx *bbolt.Tx) error {
 			for i, req := range batch {
 				req.settled, req.err = false, nil
-				t := &tx{btx: btx, writable: true}
+				t := &tx{btx: btx, writable: true, buckets: &s.buckets}
 				if err := call(req.fn, t); err != nil {
 					if t.dirty {
 						failed = i
@@ -240,7 +242,7 @@ func (s *Store) runBatch(batch []*request) {
 
 func (s *Store) runSolo(req *request) error {
 	return s.db.Update(func(btx *bbolt.Tx) error {
-		return call(req.fn, &tx{btx: btx, writable: true})
+		return call(req.fn, &tx{btx: btx, writable: true, buckets: &s.buckets})
 	})
 }
 

@@ -125,6 +125,8 @@ func partKey(uploadID string, n int) []byte {
 type tx struct {
 	btx      *bbolt.Tx
 	writable bool
+	// buckets caches decoded bucket documents; nil disables it.
+	buckets *bucketCache
 	// dirty is set by the first modification (not by a method that fails
 	// before modifying anything); see Store.runBatch.
 	dirty bool
@@ -179,12 +181,21 @@ func getJSON[T any](b *bbolt.Bucket, key []byte) (*T, error) {
 // Buckets.
 
 func (t *tx) Bucket(name string) (*meta.Bucket, error) {
-	b, err := getJSON[meta.Bucket](t.btx.Bucket(bktBuckets), []byte(name))
-	if err != nil {
-		return nil, err
-	}
-	if b == nil {
+	raw := t.btx.Bucket(bktBuckets).Get([]byte(name))
+	if raw == nil {
 		return nil, meta.ErrNoSuchBucket
+	}
+	if t.buckets != nil {
+		if b := t.buckets.get(name, raw); b != nil {
+			return b, nil
+		}
+	}
+	b := new(meta.Bucket)
+	if err := json.Unmarshal(raw, b); err != nil {
+		return nil, fmt.Errorf("bolt: decode %q: %w", name, err)
+	}
+	if t.buckets != nil {
+		t.buckets.put(name, raw, b)
 	}
 	return b, nil
 }
