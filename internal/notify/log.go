@@ -197,10 +197,17 @@ func (s *Service) Events(ctx context.Context, q Query) (*Listing, error) {
 	return out, err
 }
 
+// pruneBatch is how many records one pruning transaction deletes. The
+// transaction shares a group commit with object changes waiting for the
+// committer, so it is kept small enough not to hold them up.
+const pruneBatch = 256
+
 // prune deletes records of finished deliveries that are older than the
-// retention or beyond the newest Keep, a batch per transaction.
+// retention or beyond the newest Keep, a batch per transaction. It decides
+// from the key order and the small state documents alone: a record without
+// one is pending, never pruned, and the state holds what a finished
+// record's age is measured by, so the records themselves are not decoded.
 func (s *Service) prune(ctx context.Context) error {
-	const batch = 1000
 	var total int
 	err := s.meta.View(ctx, func(tx meta.Tx) error {
 		total = 0
@@ -212,7 +219,7 @@ func (s *Service) prune(ctx context.Context) error {
 		}
 		return nil
 	})
-	if err != nil {
+	if err != nil || total <= 0 {
 		return err
 	}
 	cutoff := s.now().Add(-s.retention)
@@ -222,20 +229,21 @@ func (s *Service) prune(ctx context.Context) error {
 		done := true
 		err := s.meta.View(ctx, func(tx meta.Tx) error {
 			doomed, done = doomed[:0], true
-			for d, err := range tx.Docs(kindLog, meta.ListOptions{After: after}) {
+			for d, err := range tx.Docs(kindState, meta.ListOptions{After: after}) {
 				if err != nil {
 					return err
 				}
-				if len(doomed) >= batch {
+				if len(doomed) >= pruneBatch {
 					done = false
 					break
 				}
 				after = d.Key
-				r, err := loadRecord(tx, d)
-				if err == nil && !r.Done() {
+				var st prunedState
+				err := json.Unmarshal(d.Value, &st)
+				if err == nil && st.State != StateDelivered && st.State != StateFailed {
 					continue // a delivery under way is never forgotten
 				}
-				if left <= s.keep && err == nil && !r.Updated.Before(cutoff) {
+				if left <= s.keep && err == nil && !st.Updated.Before(cutoff) {
 					break
 				}
 				doomed = append(doomed, d.Key)
@@ -260,6 +268,12 @@ func (s *Service) prune(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// prunedState is what prune reads of a deliveryState.
+type prunedState struct {
+	State   string    `json:"state"`
+	Updated time.Time `json:"updated"`
 }
 
 // pruneLoop prunes the log now and then until Close.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -646,5 +647,93 @@ func TestPrune(t *testing.T) {
 	// one, older, stays too.
 	if got := strings.Join(keys, ","); got != "b,e,f" {
 		t.Errorf("after pruning: %s", got)
+	}
+}
+
+// TestPruneInBatches prunes a log longer than a pruning batch, with
+// records past the retention, records within it, and deliveries under way
+// scattered among them.
+func TestPruneInBatches(t *testing.T) {
+	e := newEnv(t)
+	const n, keep = 3*pruneBatch + 17, 100
+	e.svc.keep, e.svc.retention = keep, time.Hour
+	if err := e.set(t, "photos", &Configuration{Functions: []FunctionConfiguration{fc("a", "f", ev("s3:ObjectCreated:*"))}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		e.emit(t, &objstore.Event{Name: objstore.EventObjectCreatedPut, Bucket: &meta.Bucket{Name: "photos"}, Key: fmt.Sprint(i)})
+	}
+	l, err := e.svc.Events(context.Background(), Query{Limit: 10000})
+	if err != nil || len(l.Records) != n+1 {
+		t.Fatalf("log: %d records, %v", len(l.Records), err)
+	}
+	pending := map[string]bool{"5": true, "400": true, fmt.Sprint(n - 3): true}
+	err = e.meta.Update(context.Background(), func(tx meta.Tx) error {
+		for i, r := range l.Records[1:] { // the test event stays pending
+			if pending[r.Key] {
+				if i%2 == 0 {
+					continue
+				}
+				if err := e.svc.Observe(tx, r.ID, async.Observation{State: StateRetrying, Attempts: 1, Time: e.svc.now()}); err != nil {
+					return err
+				}
+				continue
+			}
+			at := e.svc.now()
+			if i < n/2 {
+				at = at.Add(-2 * time.Hour)
+			}
+			state := StateDelivered
+			if i%7 == 0 {
+				state = StateFailed
+			}
+			if err := e.svc.Observe(tx, r.ID, async.Observation{State: state, Attempts: 1, Time: at}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.prune(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	after, err := e.svc.Events(context.Background(), Query{Limit: 10000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Kept: the deliveries under way (the test event's and three others)
+	// and the newest finished ones, keep in all.
+	var want []string
+	finished := keep - 4
+	for i := len(l.Records) - 1; i >= 0; i-- {
+		r := l.Records[i]
+		if i == 0 || pending[r.Key] {
+			want = append(want, r.ID)
+		} else if finished > 0 {
+			want = append(want, r.ID)
+			finished--
+		}
+	}
+	slices.Sort(want)
+	var got []string
+	for _, r := range after.Records {
+		got = append(got, r.ID)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("after pruning %d records: kept %d, want %d\ngot  %v\nwant %v", n+1, len(got), len(want), got, want)
+	}
+	if after.Backlog != 4 {
+		t.Errorf("backlog %d, want 4", after.Backlog)
+	}
+	// Nothing left past the retention or beyond keep: pruning again
+	// changes nothing.
+	if err := e.svc.prune(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := e.svc.Events(context.Background(), Query{Limit: 10000})
+	if len(again.Records) != len(after.Records) {
+		t.Errorf("second prune: %d records, had %d", len(again.Records), len(after.Records))
 	}
 }
