@@ -73,7 +73,7 @@ func usesS3URIRules(service string) bool {
 // Other services: botocore's form, the wire path with dot segments and
 // empty segments removed, encoded again; then aws-sdk-go-v2's form, the wire
 // path encoded again without normalisation.
-func canonicalURIs(r *http.Request, service string) []string {
+func canonicalURIs(r *http.Request, service string) (uris [2]string, n int) {
 	wire := r.URL.EscapedPath()
 	if wire == "" {
 		wire = "/"
@@ -85,16 +85,16 @@ func canonicalURIs(r *http.Request, service string) []string {
 		}
 		first := uriEncode(path, true)
 		if first == wire {
-			return []string{first}
+			return [2]string{first}, 1
 		}
-		return []string{first, wire}
+		return [2]string{first, wire}, 2
 	}
 	first := uriEncode(removeDotSegments(wire), true)
 	second := uriEncode(wire, true)
 	if first == second {
-		return []string{first}
+		return [2]string{first}, 1
 	}
-	return []string{first, second}
+	return [2]string{first, second}, 2
 }
 
 // removeDotSegments resolves "." and ".." segments and drops empty ones,
@@ -103,6 +103,9 @@ func canonicalURIs(r *http.Request, service string) []string {
 func removeDotSegments(p string) string {
 	if p == "" {
 		return "/"
+	}
+	if normalPath(p) {
+		return p
 	}
 	var out []string
 	for seg := range strings.SplitSeq(p, "/") {
@@ -128,6 +131,34 @@ func removeDotSegments(p string) string {
 		return "/"
 	}
 	return b.String()
+}
+
+// normalPath reports whether removeDotSegments leaves p as it is: p is
+// absolute and has no empty, "." or ".." segment (but for the empty one a
+// trailing slash makes).
+func normalPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	if p == "/" {
+		return true
+	}
+	start := 1
+	for i := 1; i <= len(p); i++ {
+		if i < len(p) && p[i] != '/' {
+			continue
+		}
+		switch seg := p[start:i]; seg {
+		case ".", "..":
+			return false
+		case "":
+			if i < len(p) { // "//"
+				return false
+			}
+		}
+		start = i + 1
+	}
+	return true
 }
 
 // canonicalQuery builds the SigV4 canonical query string from a raw query:
@@ -183,73 +214,103 @@ func queryUnescape(s string) string {
 	return u
 }
 
-// headerValues returns the values r carries for the lower-case header name,
-// including the ones net/http moves out of r.Header.
-func headerValues(r *http.Request, name string) []string {
+// appendHeaderValues appends the values r carries for the lower-case
+// header name, including the ones net/http moves out of r.Header, each
+// trimmed with runs of spaces collapsed, several joined by ','.
+func appendHeaderValues(b []byte, r *http.Request, name string) []byte {
 	switch name {
 	case "host":
-		return []string{r.Host}
+		return appendTrimmed(b, r.Host)
 	case "content-length":
 		if v := r.Header["Content-Length"]; len(v) > 0 {
-			return v
+			return appendValues(b, v)
 		}
 		if r.ContentLength > 0 {
-			return []string{strconv.FormatInt(r.ContentLength, 10)}
+			return strconv.AppendInt(b, r.ContentLength, 10)
 		}
-		return nil
+		return b
 	case "transfer-encoding":
 		if v := r.Header["Transfer-Encoding"]; len(v) > 0 {
-			return v
+			return appendValues(b, v)
 		}
 		if len(r.TransferEncoding) > 0 {
-			return []string{strings.Join(r.TransferEncoding, ",")}
+			return appendTrimmed(b, strings.Join(r.TransferEncoding, ","))
 		}
-		return nil
+		return b
 	}
-	if v, ok := r.Header[textproto.CanonicalMIMEHeaderKey(name)]; ok {
-		return v
+	if v, ok := lookupHeader(r.Header, name); ok {
+		return appendValues(b, v)
 	}
 	for k, v := range r.Header { // non-canonical keys set by hand
 		if strings.EqualFold(k, name) {
-			return v
+			return appendValues(b, v)
 		}
 	}
-	return nil
+	return b
 }
 
-// canonicalHeaders returns the canonical headers block (each line
+// lookupHeader finds the lower-case name under its canonical key without
+// allocating the key when it is short and plain (letters, digits, '-').
+func lookupHeader(h http.Header, name string) ([]string, bool) {
+	var buf [64]byte
+	if len(name) > len(buf) {
+		v, ok := h[textproto.CanonicalMIMEHeaderKey(name)]
+		return v, ok
+	}
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z':
+			if upper {
+				c -= 'a' - 'A'
+			}
+		case '0' <= c && c <= '9', c == '-':
+		default:
+			v, ok := h[textproto.CanonicalMIMEHeaderKey(name)]
+			return v, ok
+		}
+		buf[i] = c
+		upper = c == '-'
+	}
+	v, ok := h[string(buf[:len(name)])]
+	return v, ok
+}
+
+func appendValues(b []byte, vs []string) []byte {
+	for i, v := range vs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendTrimmed(b, v)
+	}
+	return b
+}
+
+// appendCanonicalHeaders appends the canonical headers block (each line
 // "name:value\n") for the signed header names, values trimmed, runs of
 // spaces collapsed, several values joined by ','.
-func canonicalHeaders(r *http.Request, signed []string) string {
-	var b strings.Builder
+func appendCanonicalHeaders(b []byte, r *http.Request, signed []string) []byte {
 	for _, name := range signed {
-		b.WriteString(name)
-		b.WriteByte(':')
-		for i, v := range headerValues(r, name) {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(trimAll(v))
-		}
-		b.WriteByte('\n')
+		b = append(b, name...)
+		b = append(b, ':')
+		b = appendHeaderValues(b, r, name)
+		b = append(b, '\n')
 	}
-	return b.String()
+	return b
 }
 
-// trimAll trims surrounding white space and collapses runs of spaces.
-func trimAll(v string) string {
+// appendTrimmed appends v with surrounding white space trimmed and runs of
+// spaces collapsed.
+func appendTrimmed(b []byte, v string) []byte {
 	v = strings.TrimSpace(v)
-	if !strings.Contains(v, "  ") {
-		return v
-	}
-	b := make([]byte, 0, len(v))
 	for i := 0; i < len(v); i++ {
 		if v[i] == ' ' && i > 0 && v[i-1] == ' ' {
 			continue
 		}
 		b = append(b, v[i])
 	}
-	return string(b)
+	return b
 }
 
 // signingKeys caches derived signing keys. Deriving one costs four
@@ -299,6 +360,35 @@ func hmacSHA256(key []byte, data string) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(data))
 	return m.Sum(nil)
+}
+
+// macSHA256 computes HMAC-SHA256(key, msg) into sc.mac with sc.h, so
+// that a signature check allocates nothing.
+func (sc *signScratch) macSHA256(key, msg []byte) {
+	k := &sc.pad
+	*k = [sha256.BlockSize]byte{}
+	h := sc.h
+	if len(key) > len(k) {
+		h.Reset()
+		h.Write(key)
+		h.Sum(k[:0])
+	} else {
+		copy(k[:], key)
+	}
+	for i := range k {
+		k[i] ^= 0x36
+	}
+	h.Reset()
+	h.Write(k[:])
+	h.Write(msg)
+	inner := h.Sum(sc.mac[:0])
+	for i := range k {
+		k[i] ^= 0x36 ^ 0x5c
+	}
+	h.Reset()
+	h.Write(k[:])
+	h.Write(inner)
+	h.Sum(sc.mac[:0])
 }
 
 func sha256Hex(s string) string {

@@ -219,9 +219,12 @@ const (
 // detect classifies the request's authentication without validating it.
 func detect(r *http.Request) (Method, error) {
 	authz := r.Header.Get("Authorization")
-	q := r.URL.Query()
-	v4q := q.Has("X-Amz-Algorithm") || q.Has("X-Amz-Signature") || q.Has("X-Amz-Credential")
-	v2q := q.Has("AWSAccessKeyId") || q.Has("Signature")
+	var v4q, v2q bool
+	if r.URL.RawQuery != "" {
+		q := r.URL.Query()
+		v4q = q.Has("X-Amz-Algorithm") || q.Has("X-Amz-Signature") || q.Has("X-Amz-Credential")
+		v2q = q.Has("AWSAccessKeyId") || q.Has("Signature")
+	}
 	n := 0
 	for _, b := range []bool{authz != "", v4q, v2q} {
 		if b {
@@ -258,7 +261,7 @@ func Peek(r *http.Request) (service, region, accessKeyID string, method Method) 
 	var cred string
 	switch method {
 	case MethodV4Header:
-		cred = authParams(r.Header.Get("Authorization"))["Credential"]
+		cred = authParams(r.Header.Get("Authorization")).credential
 	case MethodV4Query:
 		cred = r.URL.Query().Get("X-Amz-Credential")
 	case MethodV2Header:
@@ -351,7 +354,13 @@ func (v *Verifier) hashBody(r *http.Request) (string, error) {
 	if limit <= 0 {
 		limit = DefaultMaxHashedBody
 	}
-	data, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	// Read into a buffer sized from Content-Length (one byte more, to see
+	// the end without growing it).
+	var data []byte
+	if n := r.ContentLength; n >= 0 && n <= limit {
+		data = make([]byte, 0, n+1)
+	}
+	data, err := readAtMost(data, r.Body, limit+1)
 	if err != nil {
 		return "", err
 	}
@@ -361,7 +370,35 @@ func (v *Verifier) hashBody(r *http.Request) (string, error) {
 	r.Body.Close()
 	r.Body = io.NopCloser(bytes.NewReader(data))
 	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:]), nil
+	var hexSum [2 * sha256.Size]byte
+	hex.Encode(hexSum[:], sum[:])
+	return string(hexSum[:]), nil
+}
+
+// readAtMost appends to b what r yields until EOF or until b holds max
+// bytes, as io.ReadAll(io.LimitReader(r, max)) does.
+func readAtMost(b []byte, r io.Reader, max int64) ([]byte, error) {
+	for int64(len(b)) < max {
+		switch {
+		case cap(b) == 0:
+			b = make([]byte, 0, 512)
+		case len(b) == cap(b):
+			b = append(b, 0)[:len(b)]
+		}
+		end := cap(b)
+		if int64(end) > max {
+			end = int(max)
+		}
+		n, err := r.Read(b[len(b):end])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+	return b, nil
 }
 
 // secret looks up the secret for the access key, mapping an unknown key to
@@ -399,9 +436,11 @@ func (v *Verifier) checkSkew(t time.Time) error {
 // signed set, plus host when it is not signed. x-amz-content-sha256 and
 // x-amz-date need no signing: both already enter the string to sign.
 func unsignedAmzHeaders(r *http.Request, signed []string) []string {
+	// Header names are compared without case, so that the common case
+	// (every x-amz-* header signed) lowers no name.
 	isSigned := func(name string) bool {
 		for _, s := range signed {
-			if s == name {
+			if strings.EqualFold(s, name) {
 				return true
 			}
 		}
@@ -412,12 +451,12 @@ func unsignedAmzHeaders(r *http.Request, signed []string) []string {
 		missing = append(missing, "host")
 	}
 	for k := range r.Header {
-		lk := strings.ToLower(k)
-		if !strings.HasPrefix(lk, "x-amz-") || lk == "x-amz-content-sha256" || lk == "x-amz-date" {
+		if len(k) < len("x-amz-") || !strings.EqualFold(k[:len("x-amz-")], "x-amz-") ||
+			strings.EqualFold(k, "x-amz-content-sha256") || strings.EqualFold(k, "x-amz-date") {
 			continue
 		}
-		if !isSigned(lk) {
-			missing = append(missing, lk)
+		if !isSigned(k) {
+			missing = append(missing, strings.ToLower(k))
 		}
 	}
 	// Sorted, so the error names them in a stable order.

@@ -1,9 +1,13 @@
 package sigv4
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"hash"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -26,18 +30,24 @@ func parseCredential(s string) (credential, bool) {
 }
 
 func parseCredentialProblem(s string) (credential, string) {
-	parts := strings.Split(s, "/")
-	if len(parts) < 5 {
-		return credential{}, credentialShape
+	// Cut the four scope fields off the right: the key ID is what is left,
+	// slashes included.
+	var cut [4]int
+	rest := s
+	for i := range cut {
+		j := strings.LastIndexByte(rest, '/')
+		if j < 0 {
+			return credential{}, credentialShape
+		}
+		cut[i], rest = j, rest[:j]
 	}
-	n := len(parts)
 	c := credential{
-		accessKeyID: strings.Join(parts[:n-4], "/"),
-		date:        parts[n-4],
-		region:      parts[n-3],
-		service:     parts[n-2],
+		accessKeyID: s[:cut[3]],
+		date:        s[cut[3]+1 : cut[2]],
+		region:      s[cut[2]+1 : cut[1]],
+		service:     s[cut[1]+1 : cut[0]],
 	}
-	if terminal := parts[n-1]; terminal != "aws4_request" {
+	if terminal := s[cut[0]+1:]; terminal != "aws4_request" {
 		return credential{}, `incorrect terminal "` + terminal + `". This endpoint uses "aws4_request".`
 	}
 	if c.accessKeyID == "" || c.region == "" || c.service == "" {
@@ -49,23 +59,41 @@ func parseCredentialProblem(s string) (credential, string) {
 	return c, ""
 }
 
+// authFields are the parameters of a SigV4 Authorization header that
+// verification uses.
+type authFields struct {
+	credential, signedHeaders, signature string
+	// has records which of them were present (possibly empty).
+	hasCredential, hasSignedHeaders, hasSignature bool
+}
+
 // authParams parses the comma-separated Name=value list that follows the
-// algorithm in a SigV4 Authorization header.
-func authParams(authz string) map[string]string {
+// algorithm in a SigV4 Authorization header. Other names are ignored; of
+// a name given twice the last value counts.
+func authParams(authz string) authFields {
+	var f authFields
 	_, rest, _ := strings.Cut(authz, " ")
-	params := make(map[string]string, 3)
 	for field := range strings.SplitSeq(rest, ",") {
 		k, v, ok := strings.Cut(strings.TrimSpace(field), "=")
-		if ok {
-			params[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		if !ok {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		switch strings.TrimSpace(k) {
+		case "Credential":
+			f.credential, f.hasCredential = v, true
+		case "SignedHeaders":
+			f.signedHeaders, f.hasSignedHeaders = v, true
+		case "Signature":
+			f.signature, f.hasSignature = v, true
 		}
 	}
-	return params
+	return f
 }
 
 // splitSignedHeaders parses a SignedHeaders value ("host;x-amz-date").
 func splitSignedHeaders(s string) []string {
-	var out []string
+	out := make([]string, 0, strings.Count(s, ";")+1)
 	for h := range strings.SplitSeq(s, ";") {
 		if h = strings.ToLower(strings.TrimSpace(h)); h != "" {
 			out = append(out, h)
@@ -106,28 +134,87 @@ type signatureInput struct {
 	supplied    string // the signature from the request
 }
 
+// signScratch holds the buffers and hash a signature check reuses.
+type signScratch struct {
+	head []byte // the canonical request up to the URI
+	tail []byte // the canonical request after the URI
+	sts  []byte // the string to sign
+	h    hash.Hash
+	sum  [sha256.Size]byte
+	mac  [sha256.Size]byte
+	pad  [sha256.BlockSize]byte
+}
+
+var signScratches = sync.Pool{New: func() any {
+	return &signScratch{head: make([]byte, 0, 256), tail: make([]byte, 0, 512), sts: make([]byte, 0, 256), h: sha256.New()}
+}}
+
+// maxPooledScratch bounds the buffers a scratch keeps when it goes back
+// to the pool.
+const maxPooledScratch = 16 << 10
+
 // checkSignature recomputes the signature over each canonical URI
-// candidate and reports whether one matches the supplied signature.
+// candidate and reports whether one matches the supplied signature. The
+// canonical request is hashed in pieces and the string to sign built in
+// a reused buffer: neither is materialised unless the check fails.
 func checkSignature(r *http.Request, in signatureInput, key []byte) error {
-	headers := canonicalHeaders(r, in.signed)
-	tail := "\n" + in.query + "\n" + headers + "\n" + strings.Join(in.signed, ";") + "\n" + in.payloadHash
-	scope := in.cred.scope()
-	var firstCR, firstSTS string
-	for i, uri := range canonicalURIs(r, in.cred.service) {
-		cr := r.Method + "\n" + uri + tail
-		sts := stringToSign(in.amzDate, scope, cr)
-		if equalHexSignature(hmacSHA256(key, sts), in.supplied) {
+	sc := signScratches.Get().(*signScratch)
+	defer func() {
+		if cap(sc.head) <= maxPooledScratch && cap(sc.tail) <= maxPooledScratch && cap(sc.sts) <= maxPooledScratch {
+			signScratches.Put(sc)
+		}
+	}()
+	tail := append(sc.tail[:0], '\n')
+	tail = append(tail, in.query...)
+	tail = append(tail, '\n')
+	tail = appendCanonicalHeaders(tail, r, in.signed)
+	tail = append(tail, '\n')
+	for i, h := range in.signed {
+		if i > 0 {
+			tail = append(tail, ';')
+		}
+		tail = append(tail, h...)
+	}
+	tail = append(tail, '\n')
+	tail = append(tail, in.payloadHash...)
+	sc.tail = tail
+
+	uris, n := canonicalURIs(r, in.cred.service)
+	for _, uri := range uris[:n] {
+		head := append(sc.head[:0], r.Method...)
+		head = append(head, '\n')
+		head = append(head, uri...)
+		sc.head = head
+		sc.h.Reset()
+		sc.h.Write(head)
+		sc.h.Write(tail)
+		sc.sts = appendStringToSign(sc.sts[:0], in.amzDate, in.cred, sc.h.Sum(sc.sum[:0]))
+		sc.macSHA256(key, sc.sts)
+		if equalHexSignature(sc.mac[:], in.supplied) {
 			return nil
 		}
-		if i == 0 {
-			firstCR, firstSTS = cr, sts
-		}
 	}
+	cr := r.Method + "\n" + uris[0] + string(tail)
 	return ErrSignatureDoesNotMatch.with("",
 		Detail{"AWSAccessKeyId", in.cred.accessKeyID},
-		Detail{"StringToSign", firstSTS},
+		Detail{"StringToSign", stringToSign(in.amzDate, in.cred.scope(), cr)},
 		Detail{"SignatureProvided", in.supplied},
-		Detail{"CanonicalRequest", firstCR})
+		Detail{"CanonicalRequest", cr})
+}
+
+// appendStringToSign appends the SigV4 string to sign for a canonical
+// request whose SHA-256 is crHash (stringToSign, without the strings).
+func appendStringToSign(b []byte, amzDate string, c credential, crHash []byte) []byte {
+	b = append(b, "AWS4-HMAC-SHA256\n"...)
+	b = append(b, amzDate...)
+	b = append(b, '\n')
+	b = append(b, c.date...)
+	b = append(b, '/')
+	b = append(b, c.region...)
+	b = append(b, '/')
+	b = append(b, c.service...)
+	b = append(b, "/aws4_request\n"...)
+	return hex.AppendEncode(b, crHash)
 }
 
 func malformedHeader(problem string) *Error {
@@ -141,12 +228,15 @@ func queryParamsError(problem string) *Error {
 func (v *Verifier) verifyV4Header(r *http.Request) (*Auth, error) {
 	authz := r.Header.Get("Authorization")
 	p := authParams(authz)
-	for _, name := range []string{"Credential", "SignedHeaders", "Signature"} {
-		if _, ok := p[name]; !ok {
-			return nil, malformedHeader("the Authorization header requires a '" + name + "' parameter. Authorization=" + authz)
+	for _, f := range []struct {
+		name string
+		has  bool
+	}{{"Credential", p.hasCredential}, {"SignedHeaders", p.hasSignedHeaders}, {"Signature", p.hasSignature}} {
+		if !f.has {
+			return nil, malformedHeader("the Authorization header requires a '" + f.name + "' parameter. Authorization=" + authz)
 		}
 	}
-	cred, problem := parseCredentialProblem(p["Credential"])
+	cred, problem := parseCredentialProblem(p.credential)
 	if problem != "" {
 		return nil, malformedHeader(problem)
 	}
@@ -160,7 +250,7 @@ func (v *Verifier) verifyV4Header(r *http.Request) (*Auth, error) {
 	if err := v.checkSkew(t); err != nil {
 		return nil, err
 	}
-	signed := splitSignedHeaders(p["SignedHeaders"])
+	signed := splitSignedHeaders(p.signedHeaders)
 	if missing := unsignedAmzHeaders(r, signed); len(missing) > 0 {
 		return nil, ErrHeadersNotSigned.with("", Detail{"HeadersNotSigned", strings.Join(missing, ", ")})
 	}
@@ -195,7 +285,7 @@ func (v *Verifier) verifyV4Header(r *http.Request) (*Auth, error) {
 		query:       canonicalQuery(r.URL.RawQuery, false),
 		payloadHash: payloadHash,
 		amzDate:     amzDate,
-		supplied:    p["Signature"],
+		supplied:    p.signature,
 	}
 	if err := checkSignature(r, in, key); err != nil {
 		return nil, err
