@@ -92,6 +92,11 @@ type config struct {
 
 	largeSize  int64
 	largeCount int
+	// largePartSize, if positive, adds multipart PUTs and ranged GETs of
+	// the large objects in parts of this size, largePartConcurrency at a
+	// time, as the SDKs' transfer managers and the aws CLI move them.
+	largePartSize        int64
+	largePartConcurrency int
 
 	listKeys            int
 	listSamples         int
@@ -126,6 +131,9 @@ type peerConfig struct {
 // maxConcurrency is the largest number of connections any phase opens.
 func (c *config) maxConcurrency() int {
 	n := max(c.listConcurrency, c.populateConcurrency, 1)
+	if c.largePartSize > 0 {
+		n = max(n, c.largePartConcurrency)
+	}
 	for _, v := range c.concurrency {
 		n = max(n, v)
 	}
@@ -140,6 +148,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		conc     = intList{16, 64}
 		ops      = opList{put: true, get: true}
 		large    = sizeValue(256 << 20)
+		part     sizeValue
 	)
 	fs := flag.NewFlagSet("sluice bench s3", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -162,6 +171,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.IntVar(&cfg.getObjects, "get-objects", 256, "objects seeded per size for get when put is not selected")
 	fs.Var(&large, "large-size", "object `size` for the large phase")
 	fs.IntVar(&cfg.largeCount, "large-count", 3, "large objects to PUT and GET")
+	fs.Var(&part, "large-part-size", "also move the large objects as a transfer manager does: multipart PUT and ranged GETs in parts of this `size` (0: single requests only)")
+	fs.IntVar(&cfg.largePartConcurrency, "large-part-concurrency", 8, "parts in flight at once with --large-part-size")
 	fs.IntVar(&cfg.listKeys, "list-keys", 1_000_000, "keys in the list phase's key space")
 	fs.IntVar(&cfg.listSamples, "list-samples", 200, "ListObjectsV2 requests to time")
 	fs.IntVar(&cfg.listConcurrency, "list-concurrency", 1, "concurrent ListObjectsV2 requests")
@@ -178,7 +189,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&peer.accessKey, "peer-access-key", "", "access key ID for --peer")
 	fs.StringVar(&peer.secretKey, "peer-secret-key", "", "secret access key for --peer")
 	fs.IntVar(&peer.pid, "peer-pid", 0, "process ID of the --peer server")
-	fs.StringVar(&cfg.diskDir, "disk-dir", "", "measure the raw disk first: write --large-count files of --large-size in `dir` with fsync (as dd conv=fsync), then read them")
+	fs.StringVar(&cfg.diskDir, "disk-dir", "", "measure the raw disk in `dir`: files of --large-size written with fsync (as dd bs=1M conv=fsync) and read back with O_DIRECT (as dd iflag=direct), object by object between the targets' large PUTs and GETs")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -213,6 +224,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	cfg.endpoint = u
 	cfg.sizes, cfg.concurrency, cfg.ops, cfg.largeSize = sizes, conc, opSet(ops), int64(large)
+	cfg.largePartSize = int64(part)
 
 	switch {
 	case cfg.bucket == "" || strings.Contains(cfg.bucket, "/"):
@@ -231,6 +243,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return config{}, errors.New("bench s3: --get-objects must be at least 1")
 	case cfg.largeSize < 1 || cfg.largeCount < 1:
 		return config{}, errors.New("bench s3: --large-size and --large-count must be positive")
+	case cfg.largePartSize < 0 || cfg.largePartSize > 0 && cfg.largePartSize < minPartSize && cfg.largePartSize < cfg.largeSize:
+		return config{}, fmt.Errorf("bench s3: --large-part-size must be at least %s (S3's smallest part but the last)", formatSize(minPartSize))
+	case cfg.largePartSize > 0 && (cfg.largeSize+cfg.largePartSize-1)/cfg.largePartSize > maxParts:
+		return config{}, fmt.Errorf("bench s3: --large-size / --large-part-size is more than %d parts", maxParts)
+	case cfg.largePartConcurrency < 1:
+		return config{}, errors.New("bench s3: --large-part-concurrency must be positive")
 	case cfg.listKeys < 1 || cfg.listKeys > maxListKeys || cfg.listSamples < 1:
 		return config{}, fmt.Errorf("bench s3: --list-keys must be in [1, %d] and --list-samples positive", maxListKeys)
 	case cfg.listConcurrency < 1 || cfg.populateConcurrency < 1:

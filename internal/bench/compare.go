@@ -49,7 +49,7 @@ func runTargets(ctx context.Context, cfg config, stdout, stderr io.Writer) error
 			return err
 		}
 	}
-	if cfg.diskDir != "" {
+	if cfg.diskDir != "" && !cfg.ops.large {
 		if err := runDisk(ctx, targets[0], cfg.diskDir); err != nil {
 			return err
 		}
@@ -60,10 +60,8 @@ func runTargets(ctx context.Context, cfg config, stdout, stderr io.Writer) error
 		}
 	}
 	if cfg.ops.large {
-		for _, r := range targets {
-			if err := r.runLarge(ctx); err != nil {
-				return err
-			}
+		if err := runLarge(ctx, cfg, targets); err != nil {
+			return err
 		}
 	}
 	if cfg.ops.list {
@@ -90,62 +88,99 @@ func runTargets(ctx context.Context, cfg config, stdout, stderr io.Writer) error
 
 // runDisk measures the disk under dir the way "dd bs=1M conv=fsync" does:
 // --large-count files of --large-size bytes, each written in 1 MiB writes
-// and fsynced before it counts as done; then reads them back (from the page
-// cache, as a GET of a just-written object is served). Rows are reported
-// as target "disk"; r supplies the payload and the error log.
+// and fsynced before it counts as done; then reads them back from the disk
+// (O_DIRECT, as "dd iflag=direct" does, on Linux). Rows are reported
+// as target "disk"; r supplies the payload and the error log. With the
+// large phase, runLarge measures the disk object by object instead,
+// between the targets' PUTs and GETs.
 func runDisk(ctx context.Context, r *runner, dir string) error {
-	size, count := r.cfg.largeSize, r.cfg.largeCount
-	label := formatSize(size)
-	tmp, err := os.MkdirTemp(dir, "sluice-bench-disk-")
+	d, err := newDiskBench(r, dir)
 	if err != nil {
-		return fmt.Errorf("bench s3: --disk-dir: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-	path := func(seq int64) string { return filepath.Join(tmp, strconv.FormatInt(seq, 10)) }
-	report := func(op string, s *sample) {
-		res := summarize(op, size, label, 1, []*sample{s})
-		res.Target, res.Endpoint = diskTarget, dir
-		r.rep.result(res)
-	}
-	measureDisk := func(op func(seq int64, buf []byte) error) *sample {
-		// Not r.measure: the server process has nothing to do with it.
-		return measure(ctx, &r.errs, 1, 0, int64(count), func(int) opFunc {
-			buf := make([]byte, 1<<20)
-			return func(_ context.Context, seq int64) (int64, error) {
-				return size, op(seq, buf)
-			}
-		})
-	}
-	report("disk-write", measureDisk(func(seq int64, buf []byte) error {
-		f, err := os.Create(path(seq))
-		if err != nil {
-			return err
-		}
-		_, err = io.CopyBuffer(f, newCycleReader(r.payload, seq*4099, size), buf)
-		if err == nil {
-			err = f.Sync()
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
 		return err
-	}))
+	}
+	defer d.close()
+	count := int64(r.cfg.largeCount)
+	d.report("disk-write", []*sample{measureEach(ctx, &r.errs, count, d.write)})
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	report("disk-read", measureDisk(func(seq int64, buf []byte) error {
-		f, err := os.Open(path(seq))
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		n, err := io.CopyBuffer(io.Discard, f, buf)
-		if err == nil && n != size {
-			err = fmt.Errorf("read %d bytes of %s, want %d", n, path(seq), size)
-		}
-		return err
-	}))
+	d.report("disk-read", []*sample{measureEach(ctx, &r.errs, count, d.read)})
 	return ctx.Err()
+}
+
+// diskBench writes and reads files of --large-size in a temporary
+// directory, as dd does.
+type diskBench struct {
+	r    *runner
+	dir  string
+	tmp  string
+	size int64
+	buf  []byte
+}
+
+func newDiskBench(r *runner, dir string) (*diskBench, error) {
+	tmp, err := os.MkdirTemp(dir, "sluice-bench-disk-")
+	if err != nil {
+		return nil, fmt.Errorf("bench s3: --disk-dir: %w", err)
+	}
+	return &diskBench{r: r, dir: dir, tmp: tmp, size: r.cfg.largeSize, buf: directBuffer(1 << 20)}, nil
+}
+
+func (d *diskBench) close() { os.RemoveAll(d.tmp) }
+
+func (d *diskBench) path(seq int64) string { return filepath.Join(d.tmp, strconv.FormatInt(seq, 10)) }
+
+// report prints the disk's row for op from samples.
+func (d *diskBench) report(op string, samples []*sample) {
+	res := summarize(op, d.size, formatSize(d.size), 1, samples)
+	res.Target, res.Endpoint = diskTarget, d.dir
+	d.r.rep.result(res)
+}
+
+// write writes file seq in 1 MiB writes and fsyncs it.
+func (d *diskBench) write(_ context.Context, seq int64) (int64, error) {
+	f, err := os.Create(d.path(seq))
+	if err != nil {
+		return 0, err
+	}
+	_, err = io.CopyBuffer(f, newCycleReader(d.r.payload, seq*4099, d.size), d.buf)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return d.size, err
+}
+
+// read reads file seq back from the disk, not the page cache (O_DIRECT,
+// as "dd iflag=direct bs=1M" does), where the system allows it.
+func (d *diskBench) read(_ context.Context, seq int64) (int64, error) {
+	f, err := openDirect(d.path(seq))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	var n int64
+	for {
+		m, err := f.Read(d.buf)
+		n += int64(m)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	if err == nil && n != d.size {
+		err = fmt.Errorf("read %d bytes of %s, want %d", n, d.path(seq), d.size)
+	}
+	return n, err
+}
+
+// measureEach times op on seq 0..count-1, one at a time, as one sample.
+func measureEach(ctx context.Context, errs *errorLog, count int64, op opFunc) *sample {
+	return measure(ctx, errs, 1, 0, count, func(int) opFunc { return op })
 }
 
 // ratio is one line of the comparison: a row of the target against the
@@ -203,7 +238,7 @@ func (p *reporter) compare(cfg config) {
 		}
 	}
 	for _, name := range []string{cfg.name, peerName} {
-		for _, pair := range [][2]string{{"large-put", "disk-write"}, {"large-get", "disk-read"}} {
+		for _, pair := range [][2]string{{"large-put", "disk-write"}, {"large-get", "disk-read"}, {"large-mpu-put", "disk-write"}, {"large-range-get", "disk-read"}} {
 			r, ok := rows[rowKey{name, pair[0], cfg.largeSize, 1}]
 			d, dok := rows[rowKey{diskTarget, pair[1], cfg.largeSize, 1}]
 			if name == "" || !ok || !dok || d.MBPerSec <= 0 {

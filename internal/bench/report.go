@@ -162,6 +162,9 @@ func (p *reporter) header(cfg config) {
 	}
 	if cfg.ops.large {
 		plan = append(plan, fmt.Sprintf("large %d x %s", cfg.largeCount, formatSize(cfg.largeSize)))
+		if cfg.largePartSize > 0 {
+			plan = append(plan, fmt.Sprintf("then multipart/ranged in %s parts, %d in flight", formatSize(cfg.largePartSize), cfg.largePartConcurrency))
+		}
 	}
 	if cfg.ops.list {
 		plan = append(plan, fmt.Sprintf("list %d samples over %d keys", cfg.listSamples, cfg.listKeys))

@@ -119,6 +119,17 @@ func (r *runner) body(size, seq int64) func() io.Reader {
 	return func() io.Reader { return bytes.NewReader(b) }
 }
 
+// bodyRange returns a reader over bytes [off, off+n) of the body that
+// body(size, seq) returns, for uploading it in parts.
+func (r *runner) bodyRange(size, seq, off, n int64) io.Reader {
+	if size > int64(len(r.payload)) {
+		return newCycleReader(r.payload, seq*4099+off, n)
+	}
+	span := int64(len(r.payload)) - size + 1
+	start := (seq*4099)%span + off
+	return bytes.NewReader(r.payload[start : start+n])
+}
+
 // readBuffer returns a per-worker buffer for reading bodies of size bytes.
 func readBuffer(size int64) []byte {
 	return make([]byte, min(max(size, 4<<10), 256<<10))
@@ -252,35 +263,6 @@ func (r *runner) cleanup(ctx context.Context, keys []string) {
 	r.parallel(ctx, len(keys), cleanupConcurrency, progress, func(ctx context.Context, i int) error {
 		return r.client.delete(ctx, keys[i])
 	})
-}
-
-// runLarge PUTs and then GETs --large-count objects of --large-size bytes,
-// one request at a time, each body streamed in a single request.
-func (r *runner) runLarge(ctx context.Context) error {
-	size, count := r.cfg.largeSize, r.cfg.largeCount
-	label := formatSize(size)
-	keys := make([]string, count)
-	for i := range keys {
-		keys[i] = fmt.Sprintf("%slarge/%s/%d", r.prefix, label, i)
-	}
-	put := r.measure(ctx, 1, 0, int64(count), func(int) opFunc {
-		return func(ctx context.Context, seq int64) (int64, error) {
-			return size, r.client.put(ctx, keys[seq], size, r.body(size, seq))
-		}
-	})
-	r.report(summarize("large-put", size, label, 1, []*sample{put}))
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	get := r.measure(ctx, 1, 0, int64(count), func(int) opFunc {
-		buf := make([]byte, 1<<20)
-		return func(ctx context.Context, seq int64) (int64, error) {
-			return r.client.get(ctx, keys[seq], size, buf)
-		}
-	})
-	r.report(summarize("large-get", size, label, 1, []*sample{get}))
-	r.cleanup(ctx, keys)
-	return ctx.Err()
 }
 
 // listKey returns key i of a list key space rooted at prefix. The fields
