@@ -3,6 +3,7 @@ package notify
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -42,6 +43,14 @@ func TestEncodersMatchEncodingJSON(t *testing.T) {
 		want, _ = json.Marshal(&src)
 		if got := appendSource(nil, &src); !bytes.Equal(got, want) {
 			t.Errorf("record source %q:\n got %s\nwant %s", s, got, want)
+		}
+		var back, slow recordSource
+		if err := decodeSource(want, &back); err != nil {
+			t.Errorf("decode source %s: %v", want, err)
+		}
+		json.Unmarshal(want, &slow)
+		if !reflect.DeepEqual(back, slow) {
+			t.Errorf("decode source %s:\n got %+v\nwant %+v", want, back, slow)
 		}
 		st := deliveryState{State: s, Attempts: i, Reason: s, RequestID: s, Updated: at}
 		want, _ = json.Marshal(&st)

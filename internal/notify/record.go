@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/jsonscan"
 	"github.com/sluicehq/sluice/internal/objstore"
 )
 
@@ -178,11 +179,65 @@ func (src *recordSource) record() EventRecord {
 // stored.
 func (s *Service) BuildPayload(source []byte) ([]byte, error) {
 	var src recordSource
-	if err := json.Unmarshal(source, &src); err != nil {
+	if err := decodeSource(source, &src); err != nil {
 		return nil, err
 	}
 	r := src.record()
 	return appendRecordPayload(make([]byte, 0, 1024), &r), nil
+}
+
+// decodeSource decodes a record source: appendSource's members without
+// reflection (every event's is decoded once, on the delivery path),
+// anything else with encoding/json.
+func decodeSource(raw []byte, src *recordSource) error {
+	var fast recordSource
+	err := jsonscan.Object(raw, func(k string, v []byte) error {
+		var f *string
+		switch k {
+		case "r":
+			f = &fast.Region
+		case "t":
+			f = &fast.Time
+		case "n":
+			f = &fast.Name
+		case "p":
+			f = &fast.Principal
+		case "ip":
+			f = &fast.SourceIP
+		case "rq":
+			f = &fast.RequestID
+		case "h":
+			f = &fast.HostID
+		case "c":
+			f = &fast.ConfigID
+		case "b":
+			f = &fast.Bucket
+		case "o":
+			f = &fast.Owner
+		case "k":
+			f = &fast.Key
+		case "e":
+			f = &fast.ETag
+		case "v":
+			f = &fast.VersionID
+		case "q":
+			f = &fast.Sequencer
+		case "s":
+			n, err := jsonscan.Int(v)
+			fast.Size = &n
+			return err
+		default:
+			return jsonscan.ErrSlow
+		}
+		var err error
+		*f, err = jsonscan.String(v)
+		return err
+	})
+	if err == nil {
+		*src = fast
+		return nil
+	}
+	return json.Unmarshal(raw, src)
 }
 
 // testPayload is the s3:TestEvent message of a configuration change.

@@ -69,3 +69,40 @@ func TestDecodeOldItems(t *testing.T) {
 		}
 	}
 }
+
+// TestScanItemMatchesEncodingJSON checks that the fast path reads the
+// items appendItem writes with a JSON payload, exactly as encoding/json
+// reads them, and declines the rest.
+func TestScanItemMatchesEncodingJSON(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC)
+	for _, it := range []Item{
+		{ID: "q-1", Payload: []byte(`{"a":[1,"x\"y"],"b":{"c":null}}`), Enqueued: at, Due: at},
+		{ID: `we"ird<id>é`, Payload: []byte(`"AAEC"`), Attempts: 7, Enqueued: at, Due: at.Add(time.Hour), Note: "function error: \"x\"\n"},
+	} {
+		raw := appendItem(nil, &it, false)
+		fast, err := scanItem(raw)
+		if err != nil {
+			t.Fatalf("%s: fast path declined: %v", raw, err)
+		}
+		var s storedItem
+		if err := json.Unmarshal(raw, &s); err != nil {
+			t.Fatal(err)
+		}
+		slow := Item{ID: s.ID, Payload: []byte(s.JSON), Attempts: s.Attempts, Enqueued: s.Enqueued, Due: s.Due, Note: s.Note}
+		if !reflect.DeepEqual(fast, slow) || !reflect.DeepEqual(fast, it) {
+			t.Errorf("%s:\nfast %+v\nslow %+v\nwant %+v", raw, fast, slow, it)
+		}
+	}
+	for _, raw := range []string{
+		`{"id":"q","payload":"AAEC","attempts":0,"enqueued":"2026-01-02T03:04:05Z","due":"2026-01-02T03:04:05Z"}`,
+		`{"ID":"q","json":{},"attempts":0,"enqueued":"2026-01-02T03:04:05Z","due":"2026-01-02T03:04:05Z"}`,
+		`{"id":"q","json":null}`,
+	} {
+		if _, err := scanItem([]byte(raw)); err == nil {
+			t.Errorf("fast path took %s", raw)
+		}
+		if _, err := decodeItem([]byte(raw)); err != nil {
+			t.Errorf("decodeItem(%s): %v", raw, err)
+		}
+	}
+}

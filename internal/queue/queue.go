@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/jsonscan"
 	"github.com/sluicehq/sluice/internal/meta"
 )
 
@@ -215,6 +216,9 @@ type storedItem struct {
 
 // decodeItem decodes a stored item.
 func decodeItem(raw []byte) (Item, error) {
+	if it, err := scanItem(raw); err == nil {
+		return it, nil
+	}
 	var s storedItem
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return Item{}, err
@@ -224,6 +228,35 @@ func decodeItem(raw []byte) (Item, error) {
 		it.Payload = []byte(s.JSON)
 	}
 	return it, nil
+}
+
+// scanItem is decodeItem's fast path, for the members appendItem writes;
+// on any error decodeItem decodes with encoding/json instead.
+func scanItem(raw []byte) (Item, error) {
+	var it Item
+	err := jsonscan.Object(raw, func(k string, v []byte) error {
+		var err error
+		switch k {
+		case "id":
+			it.ID, err = jsonscan.String(v)
+		case "json":
+			it.Payload, err = jsonscan.Raw(v)
+		case "attempts":
+			var n int64
+			n, err = jsonscan.Int(v)
+			it.Attempts = int(n)
+		case "enqueued":
+			it.Enqueued, err = jsonscan.Time(v)
+		case "due":
+			it.Due, err = jsonscan.Time(v)
+		case "note":
+			it.Note, err = jsonscan.String(v)
+		default: // "payload" (base64) and anything unexpected
+			err = jsonscan.ErrSlow
+		}
+		return err
+	})
+	return it, err
 }
 
 // appendItem appends the stored form of an item, without encoding/json's

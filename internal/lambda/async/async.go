@@ -309,7 +309,7 @@ func (q *Queue) settings(ctx context.Context, fns Functions, e *event) (settings
 // handle delivers one event.
 func (q *Queue) handle(ctx context.Context, it queue.Item) queue.Outcome {
 	var e event
-	if err := json.Unmarshal(it.Payload, &e); err != nil {
+	if err := decodeEvent(it.Payload, &e); err != nil {
 		// Only a bug writes such an item; keep the evidence in the log.
 		q.log.Error("undecodable async event dropped", "item", it.ID, "payload", string(it.Payload), "err", err)
 		return queue.Done()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/jsonscan"
 	"github.com/sluicehq/sluice/internal/lambda"
 	"github.com/sluicehq/sluice/internal/meta"
 	"github.com/sluicehq/sluice/internal/queue"
@@ -143,6 +144,55 @@ func appendNewEvent(b []byte, e *event) []byte {
 		b = append(b, e.Source...)
 	}
 	return append(b, '}')
+}
+
+// decodeEvent decodes a stored event. The members an event has until its
+// first outcome (appendNewEvent's) are read without reflection: every
+// event is decoded once per attempt, on the delivery path. Anything else
+// (Last, after a retry) is left to encoding/json, which then decodes the
+// whole event.
+func decodeEvent(raw []byte, e *event) error {
+	var fast event
+	err := jsonscan.Object(raw, func(k string, v []byte) error {
+		var err error
+		var n int64
+		switch k {
+		case "function":
+			fast.Function, err = jsonscan.String(v)
+		case "qualifier":
+			fast.Qualifier, err = jsonscan.String(v)
+		case "requestId":
+			fast.RequestID, err = jsonscan.String(v)
+		case "invokedArn":
+			fast.InvokedARN, err = jsonscan.String(v)
+		case "payload":
+			fast.Payload, err = jsonscan.Raw(v)
+		case "clientContext":
+			fast.ClientContext, err = jsonscan.String(v)
+		case "accepted":
+			fast.Accepted, err = jsonscan.Time(v)
+		case "invokes":
+			n, err = jsonscan.Int(v)
+			fast.Invokes = int(n)
+		case "backoffs":
+			n, err = jsonscan.Int(v)
+			fast.Backoffs = int(n)
+		case "traceId":
+			fast.TraceID, err = jsonscan.String(v)
+		case "ref":
+			fast.Ref, err = jsonscan.String(v)
+		case "source":
+			fast.Source, err = jsonscan.Raw(v)
+		default:
+			err = jsonscan.ErrSlow
+		}
+		return err
+	})
+	if err == nil {
+		*e = fast
+		return nil
+	}
+	return json.Unmarshal(raw, e)
 }
 
 // appendJSONString appends s as encoding/json writes a string.
