@@ -126,6 +126,11 @@ type Queue struct {
 	// snapshot.
 	gen      uint64
 	finished map[string]uint64
+	// cursor is the store key of the last item a scan handed out; a scan
+	// prompted by Kick looks only after it (see due).
+	cursor string
+	// resets counts the times the cursor was reset.
+	resets uint64
 
 	stop   chan struct{}
 	cancel context.CancelFunc
@@ -366,8 +371,9 @@ func (q *Queue) scan() {
 	defer close(q.work)
 	tick := time.NewTicker(q.cfg.Poll)
 	defer tick.Stop()
+	full := true
 	for {
-		for _, it := range q.due() {
+		for _, it := range q.due(full) {
 			select {
 			case q.work <- it:
 			case <-q.stop:
@@ -378,14 +384,27 @@ func (q *Queue) scan() {
 		case <-q.stop:
 			return
 		case <-q.kick:
+			full = false
 		case <-tick.C:
+			full = true
 		}
 	}
 }
 
 // due returns up to a batch of due items that are not in flight, marking
 // them in flight.
-func (q *Queue) due() []Item {
+//
+// A full scan reads the queue from its first item; an incremental one
+// (prompted by Kick: after every transaction that adds an item) only from
+// after the last item handed out, instead of reading again, under load,
+// every item being handled. That finds every new item: keys are due time
+// then store sequence number, both taken inside the adding transaction, on
+// the store's one committer, so an item committed after a scan's snapshot
+// sorts after everything that scan saw, and an item due later sorts after
+// the items handed out before it is due. What it can miss — an item whose
+// outcome could not be recorded (release resets the cursor), keys out of
+// order after the clock stepped back — the periodic full scan finds.
+func (q *Queue) due(full bool) []Item {
 	now := key(q.cfg.Now(), ^uint64(0))
 	q.mu.Lock()
 	q.gen++
@@ -395,11 +414,15 @@ func (q *Queue) due() []Item {
 			delete(q.finished, k)
 		}
 	}
+	after, resets := q.cursor, q.resets
+	if full {
+		after = ""
+	}
 	q.mu.Unlock()
 	var out []Item
 	err := q.cfg.Meta.View(context.Background(), func(tx meta.Tx) error {
 		out = out[:0]
-		for d, err := range tx.Docs(q.kind, meta.ListOptions{}) {
+		for d, err := range tx.Docs(q.kind, meta.ListOptions{After: after}) {
 			if err != nil {
 				return err
 			}
@@ -430,6 +453,9 @@ func (q *Queue) due() []Item {
 	for _, it := range out {
 		q.inflight[it.key] = true
 	}
+	if len(out) > 0 && q.resets == resets {
+		q.cursor = out[len(out)-1].key
+	}
 	return out
 }
 
@@ -452,6 +478,8 @@ func (q *Queue) release(key string, removed bool) {
 	delete(q.inflight, key)
 	if removed {
 		q.finished[key] = q.gen
+	} else {
+		q.cursor, q.resets = "", q.resets+1 // it is handled again: look from the start
 	}
 	q.mu.Unlock()
 }

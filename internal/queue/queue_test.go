@@ -211,3 +211,63 @@ func TestRetryWithReplacesPayload(t *testing.T) {
 		t.Errorf("payloads seen = %v", seen)
 	}
 }
+
+// TestKickedScansFindEveryItem adds items from many goroutines while the
+// queue works, with no periodic scan to fall back on: the scans prompted
+// by Kick, which read only after the last item handed out, must find every
+// item, including those retried at once.
+func TestKickedScansFindEveryItem(t *testing.T) {
+	m := openStore(t, filepath.Join(t.TempDir(), "m.db"))
+	var (
+		mu   sync.Mutex
+		seen = map[string][]int{}
+	)
+	q := New(Config{Meta: m, Name: "k", Workers: 4, Poll: time.Hour, Handler: func(ctx context.Context, it Item) Outcome {
+		mu.Lock()
+		seen[string(it.Payload)] = append(seen[string(it.Payload)], it.Attempts)
+		mu.Unlock()
+		var i int
+		fmt.Sscan(string(it.Payload), &i)
+		if i%5 == 0 && it.Attempts == 0 {
+			return Retry(0, "again")
+		}
+		return Done()
+	}})
+	q.Start()
+	defer q.Close()
+	const writers, each = 8, 100
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				if _, err := q.Enqueue(context.Background(), []byte(fmt.Sprint(w*each+i)), 0); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	waitFor(t, "all items", func() bool {
+		l, _ := q.Len(context.Background())
+		return l == 0
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != writers*each {
+		t.Fatalf("handled %d distinct items, want %d", len(seen), writers*each)
+	}
+	for p, attempts := range seen {
+		var i int
+		fmt.Sscan(p, &i)
+		want := "[0]"
+		if i%5 == 0 {
+			want = "[0 1]"
+		}
+		if got := fmt.Sprint(attempts); got != want {
+			t.Errorf("item %s: attempts %s, want %s", p, got, want)
+		}
+	}
+}
