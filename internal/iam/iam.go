@@ -65,6 +65,10 @@ type Service struct {
 	rootKey    string
 	rootSecret string
 	now        func() time.Time
+
+	// rootID and rootARN are the root's canonical ID and ARN, computed
+	// once: every request by the root needs them.
+	rootID, rootARN string
 }
 
 var _ sigv4.CredentialStore = (*Service)(nil)
@@ -72,14 +76,15 @@ var _ sigv4.CredentialStore = (*Service)(nil)
 // New returns a Service for an account whose root credentials are
 // rootKey/rootSecret; other keys are looked up in m.
 func New(m meta.Store, accountID, rootKey, rootSecret string) *Service {
-	return &Service{meta: m, accountID: accountID, rootKey: rootKey, rootSecret: rootSecret, now: time.Now}
+	return &Service{meta: m, accountID: accountID, rootKey: rootKey, rootSecret: rootSecret, now: time.Now,
+		rootID: CanonicalID(accountID, ""), rootARN: "arn:aws:iam::" + accountID + ":root"}
 }
 
 // AccountID is the account every principal belongs to.
 func (s *Service) AccountID() string { return s.accountID }
 
 // RootARN is the ARN of the account root.
-func (s *Service) RootARN() string { return "arn:aws:iam::" + s.accountID + ":root" }
+func (s *Service) RootARN() string { return s.rootARN }
 
 // UserARN is the ARN of a user with the given path ("" means "/").
 func (s *Service) UserARN(path, name string) string {
@@ -95,9 +100,9 @@ func (s *Service) Root() *Principal {
 		AccountID:   s.accountID,
 		AccessKeyID: s.rootKey,
 		UserID:      s.accountID,
-		ID:          CanonicalID(s.accountID, ""),
+		ID:          s.rootID,
 		DisplayName: "sluice",
-		ARN:         s.RootARN(),
+		ARN:         s.rootARN,
 	}
 }
 

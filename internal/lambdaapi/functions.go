@@ -231,7 +231,7 @@ func (h *Handler) createFunction(rq *request) error {
 }
 
 func (h *Handler) getFunction(rq *request) error {
-	f, err := h.lambda.GetFunction(rq.ctx(), rq.params["FunctionName"], rq.query("Qualifier"))
+	f, err := h.lambda.GetFunction(rq.ctx(), rq.param("FunctionName"), rq.query("Qualifier"))
 	if err != nil {
 		return err
 	}
@@ -266,7 +266,7 @@ type concurrency struct {
 }
 
 func (h *Handler) getFunctionConfiguration(rq *request) error {
-	fc, err := h.lambda.GetFunctionConfiguration(rq.ctx(), rq.params["FunctionName"], rq.query("Qualifier"))
+	fc, err := h.lambda.GetFunctionConfiguration(rq.ctx(), rq.param("FunctionName"), rq.query("Qualifier"))
 	if err != nil {
 		return err
 	}
@@ -316,7 +316,7 @@ func (h *Handler) updateFunctionCode(rq *request) error {
 		return err
 	}
 	fc, err := h.lambda.UpdateFunctionCode(rq.ctx(), &lambda.UpdateCodeInput{
-		FunctionName:  rq.params["FunctionName"],
+		FunctionName:  rq.param("FunctionName"),
 		Code:          *in.input(),
 		Architectures: in.Architectures,
 		Publish:       in.Publish,
@@ -343,7 +343,7 @@ func (h *Handler) updateFunctionConfiguration(rq *request) error {
 		return err
 	}
 	fc, err := h.lambda.UpdateFunctionConfiguration(rq.ctx(), &lambda.UpdateConfigInput{
-		FunctionName: rq.params["FunctionName"],
+		FunctionName: rq.param("FunctionName"),
 		ConfigInput:  cfg,
 		RevisionID:   in.RevisionID,
 	})
@@ -355,7 +355,7 @@ func (h *Handler) updateFunctionConfiguration(rq *request) error {
 }
 
 func (h *Handler) deleteFunction(rq *request) error {
-	if err := h.lambda.DeleteFunction(rq.ctx(), rq.params["FunctionName"], rq.query("Qualifier")); err != nil {
+	if err := h.lambda.DeleteFunction(rq.ctx(), rq.param("FunctionName"), rq.query("Qualifier")); err != nil {
 		return err
 	}
 	writeEmpty(rq.w, http.StatusNoContent)
@@ -372,7 +372,7 @@ func (h *Handler) publishVersion(rq *request) error {
 		return err
 	}
 	fc, err := h.lambda.PublishVersion(rq.ctx(), &lambda.PublishInput{
-		FunctionName: rq.params["FunctionName"],
+		FunctionName: rq.param("FunctionName"),
 		CodeSHA256:   in.CodeSha256,
 		Description:  in.Description,
 		RevisionID:   in.RevisionID,
@@ -389,7 +389,7 @@ func (h *Handler) listVersions(rq *request) error {
 	if err != nil {
 		return err
 	}
-	list, err := h.lambda.ListVersions(rq.ctx(), rq.params["FunctionName"], &li)
+	list, err := h.lambda.ListVersions(rq.ctx(), rq.param("FunctionName"), &li)
 	if err != nil {
 		return err
 	}

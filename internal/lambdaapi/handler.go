@@ -74,7 +74,7 @@ type request struct {
 	r         *http.Request
 	w         http.ResponseWriter
 	op        string
-	params    map[string]string
+	params    pathParams
 	principal *iam.Principal
 	body      io.Reader
 	maxBody   int64
@@ -83,7 +83,34 @@ type request struct {
 func (rq *request) ctx() context.Context { return rq.r.Context() }
 
 // query returns a query parameter ("" when absent).
-func (rq *request) query(name string) string { return rq.r.URL.Query().Get(name) }
+func (rq *request) query(name string) string {
+	if rq.r.URL.RawQuery == "" {
+		return ""
+	}
+	return rq.r.URL.Query().Get(name)
+}
+
+// param returns a path parameter ("" when the route has none by that name).
+func (rq *request) param(name string) string { return rq.params.get(name) }
+
+// maxPathParams is the most "{X}" segments a route has.
+const maxPathParams = 2
+
+// pathParams are the parameters a route bound, in path order.
+type pathParams struct {
+	n     int
+	names [maxPathParams]string
+	vals  [maxPathParams]string
+}
+
+func (p *pathParams) get(name string) string {
+	for i := range p.n {
+		if p.names[i] == name {
+			return p.vals[i]
+		}
+	}
+	return ""
+}
 
 // route is one operation of the API: method and path template, where
 // "{X}" segments bind parameters.
@@ -103,8 +130,15 @@ const (
 )
 
 func r(method, path, op string, fn func(h *Handler, rq *request) error) route {
-	return route{method: method, path: strings.Split(strings.Trim(path, "/"), "/"), op: op, fn: fn, maxBody: maxBody}
+	segs := strings.Split(strings.Trim(path, "/"), "/")
+	if len(segs) > maxSegments || strings.Count(path, "{") > maxPathParams {
+		panic("lambdaapi: route " + path + " is longer than match allows")
+	}
+	return route{method: method, path: segs, op: op, fn: fn, maxBody: maxBody}
 }
+
+// maxSegments is the most segments a route's path has.
+const maxSegments = 8
 
 // routes is the operation table.
 var routes = []route{
@@ -155,51 +189,48 @@ func withBody(rt route, limit int64) route {
 }
 
 // match finds the route of a request and its path parameters.
-func match(method string, u *url.URL) (*route, map[string]string, bool) {
-	raw := strings.Split(strings.Trim(u.EscapedPath(), "/"), "/")
-	segs := make([]string, len(raw))
-	for i, s := range raw {
+func match(method string, u *url.URL) (*route, pathParams, bool) {
+	var buf [maxSegments]string
+	segs := buf[:0]
+	for s := range strings.SplitSeq(strings.Trim(u.EscapedPath(), "/"), "/") {
+		if len(segs) == len(buf) {
+			return nil, pathParams{}, false // longer than every route
+		}
 		d, err := url.PathUnescape(s)
 		if err != nil {
-			return nil, nil, false
+			return nil, pathParams{}, false
 		}
-		segs[i] = d
+		segs = append(segs, d)
 	}
 	known := false
-	for _, rt := range routes {
+	for i := range routes {
+		rt := &routes[i]
 		params, ok := rt.bind(segs)
 		if !ok {
 			continue
 		}
 		known = true
 		if rt.method == method {
-			return &rt, params, true
+			return rt, params, true
 		}
 	}
-	return nil, nil, known
+	return nil, pathParams{}, known
 }
 
-func (rt *route) bind(segs []string) (map[string]string, bool) {
+func (rt *route) bind(segs []string) (pathParams, bool) {
+	var params pathParams
 	if len(segs) != len(rt.path) {
-		return nil, false
+		return params, false
 	}
-	// Match first, so that the routes tried on the way (most have four
-	// segments) allocate nothing.
-	n := 0
 	for i, p := range rt.path {
 		if strings.HasPrefix(p, "{") {
 			if segs[i] == "" {
-				return nil, false
+				return params, false
 			}
-			n++
+			params.names[params.n], params.vals[params.n] = p[1:len(p)-1], segs[i]
+			params.n++
 		} else if p != segs[i] {
-			return nil, false
-		}
-	}
-	params := make(map[string]string, n)
-	for i, p := range rt.path {
-		if strings.HasPrefix(p, "{") {
-			params[p[1:len(p)-1]] = segs[i]
+			return params, false
 		}
 	}
 	return params, true
@@ -208,7 +239,9 @@ func (rt *route) bind(segs []string) (map[string]string, bool) {
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rq := &request{id: newRequestID(), r: r, w: w}
-	w.Header().Set("x-amzn-RequestId", rq.id)
+	// The canonical form of x-amzn-RequestId, set without Set's
+	// canonicalisation.
+	w.Header()["X-Amzn-Requestid"] = []string{rq.id}
 	if err := h.serve(rq); err != nil {
 		h.writeError(w, rq, err)
 	}
@@ -253,20 +286,22 @@ func (h *Handler) serve(rq *request) error {
 // only the account's authority (the root, and functions, which act with
 // it) may; iam.Authorize is the seam where policies will plug in.
 func (h *Handler) authorize(rq *request) error {
-	action := "lambda:" + rq.op
+	var action string
 	switch rq.op {
 	case "Invoke", "InvokeAsync":
 		action = "lambda:InvokeFunction"
 	case opCodePackage:
 		action = "lambda:GetFunction"
+	default:
+		action = "lambda:" + rq.op
 	}
 	resource := "*"
-	if name := rq.params["FunctionName"]; name != "" {
+	if name := rq.param("FunctionName"); name != "" {
 		resource = h.lambda.FunctionARN(name)
 		if strings.HasPrefix(name, "arn:") {
 			resource = name
 		}
-	} else if res := rq.params["Resource"]; res != "" {
+	} else if res := rq.param("Resource"); res != "" {
 		resource = res
 	}
 	return h.iam.Authorize(rq.principal, action, resource)
@@ -300,12 +335,35 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 
 // readBody reads the whole request body.
 func (rq *request) readBody() ([]byte, error) {
-	data, err := io.ReadAll(rq.body)
+	data, err := rq.readAll()
 	if errors.Is(err, errBodyTooLarge) {
 		return nil, errorf("RequestEntityTooLargeException", "Request must be smaller than "+
 			strconv.FormatInt(rq.maxBody, 10)+" bytes for the "+rq.op+" operation")
 	}
 	return data, err
+}
+
+// readAll reads the body to its end (or its limit) into a buffer sized
+// from Content-Length, as io.ReadAll would without the guessing.
+func (rq *request) readAll() ([]byte, error) {
+	size := int64(512)
+	if n := rq.r.ContentLength; n >= 0 && n < rq.maxBody {
+		size = n + 1 // one more, to see the end without growing
+	}
+	b := make([]byte, 0, size)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := rq.body.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }
 
 // decode reads a JSON request body into v; an empty body decodes as {}.
@@ -349,6 +407,12 @@ func newRequestID() string {
 	_, _ = rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	s := hex.EncodeToString(b[:])
-	return s[0:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:]
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	hex.Encode(s[9:13], b[4:6])
+	hex.Encode(s[14:18], b[6:8])
+	hex.Encode(s[19:23], b[8:10])
+	hex.Encode(s[24:], b[10:])
+	s[8], s[13], s[18], s[23] = '-', '-', '-', '-'
+	return string(s[:])
 }

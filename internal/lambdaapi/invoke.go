@@ -24,7 +24,7 @@ const logTailSize = 4096
 // limit is returned truncated just beyond it, so that package lambda
 // reports it with its own error.
 func (rq *request) readPayload() ([]byte, error) {
-	data, err := io.ReadAll(rq.body)
+	data, err := rq.readAll()
 	if errors.Is(err, errBodyTooLarge) {
 		return data, nil
 	}
@@ -46,7 +46,7 @@ func (h *Handler) invoke(rq *request) error {
 		return err
 	}
 	out, err := h.lambda.Invoke(rq.ctx(), &lambda.InvokeInput{
-		FunctionName:   rq.params["FunctionName"],
+		FunctionName:   rq.param("FunctionName"),
 		Qualifier:      rq.query("Qualifier"),
 		InvocationType: lambda.InvocationType(typ),
 		LogTail:        logType == "Tail",
@@ -97,7 +97,7 @@ func (h *Handler) invokeAsync(rq *request) error {
 		return err
 	}
 	_, err = h.lambda.Invoke(rq.ctx(), &lambda.InvokeInput{
-		FunctionName:   rq.params["FunctionName"],
+		FunctionName:   rq.param("FunctionName"),
 		InvocationType: lambda.Event,
 		Payload:        payload,
 	})
@@ -139,12 +139,12 @@ func (h *Handler) codeLocation(rq *request, function, sha string) (string, error
 // getCodePackage serves a Code.Location URL (its presigned signature was
 // verified by serve).
 func (h *Handler) getCodePackage(rq *request) error {
-	pkg := rq.params["Package"]
+	pkg := rq.param("Package")
 	sha, ok := strings.CutSuffix(pkg, ".zip")
 	if !ok || len(sha) != 64 {
 		return errorf("ResourceNotFoundException", "The resource you requested does not exist.")
 	}
-	body, err := h.lambda.OpenCode(rq.ctx(), rq.params["FunctionName"], sha)
+	body, err := h.lambda.OpenCode(rq.ctx(), rq.param("FunctionName"), sha)
 	if err != nil {
 		return err
 	}

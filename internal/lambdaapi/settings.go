@@ -65,7 +65,7 @@ func (h *Handler) createAlias(rq *request) error {
 	if err := rq.decode(&in); err != nil {
 		return err
 	}
-	a, err := h.lambda.CreateAlias(rq.ctx(), in.input(rq.params["FunctionName"]))
+	a, err := h.lambda.CreateAlias(rq.ctx(), in.input(rq.param("FunctionName")))
 	if err != nil {
 		return err
 	}
@@ -74,7 +74,7 @@ func (h *Handler) createAlias(rq *request) error {
 }
 
 func (h *Handler) getAlias(rq *request) error {
-	a, err := h.lambda.GetAlias(rq.ctx(), rq.params["FunctionName"], rq.params["Name"])
+	a, err := h.lambda.GetAlias(rq.ctx(), rq.param("FunctionName"), rq.param("Name"))
 	if err != nil {
 		return err
 	}
@@ -87,8 +87,8 @@ func (h *Handler) updateAlias(rq *request) error {
 	if err := rq.decode(&in); err != nil {
 		return err
 	}
-	in.Name = rq.params["Name"]
-	a, err := h.lambda.UpdateAlias(rq.ctx(), in.input(rq.params["FunctionName"]))
+	in.Name = rq.param("Name")
+	a, err := h.lambda.UpdateAlias(rq.ctx(), in.input(rq.param("FunctionName")))
 	if err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func (h *Handler) updateAlias(rq *request) error {
 }
 
 func (h *Handler) deleteAlias(rq *request) error {
-	if err := h.lambda.DeleteAlias(rq.ctx(), rq.params["FunctionName"], rq.params["Name"]); err != nil {
+	if err := h.lambda.DeleteAlias(rq.ctx(), rq.param("FunctionName"), rq.param("Name")); err != nil {
 		return err
 	}
 	writeEmpty(rq.w, http.StatusNoContent)
@@ -109,7 +109,7 @@ func (h *Handler) listAliases(rq *request) error {
 	if err != nil {
 		return err
 	}
-	list, next, err := h.lambda.ListAliases(rq.ctx(), rq.params["FunctionName"], rq.query("FunctionVersion"), &li)
+	list, next, err := h.lambda.ListAliases(rq.ctx(), rq.param("FunctionName"), rq.query("FunctionVersion"), &li)
 	if err != nil {
 		return err
 	}
@@ -140,7 +140,7 @@ func (h *Handler) addPermission(rq *request) error {
 		return err
 	}
 	st, err := h.lambda.AddPermission(rq.ctx(), &lambda.PermissionInput{
-		FunctionName:        rq.params["FunctionName"],
+		FunctionName:        rq.param("FunctionName"),
 		Qualifier:           rq.query("Qualifier"),
 		StatementID:         in.StatementID,
 		Action:              in.Action,
@@ -162,8 +162,8 @@ func (h *Handler) addPermission(rq *request) error {
 }
 
 func (h *Handler) removePermission(rq *request) error {
-	err := h.lambda.RemovePermission(rq.ctx(), rq.params["FunctionName"], rq.query("Qualifier"),
-		rq.params["StatementId"], rq.query("RevisionId"))
+	err := h.lambda.RemovePermission(rq.ctx(), rq.param("FunctionName"), rq.query("Qualifier"),
+		rq.param("StatementId"), rq.query("RevisionId"))
 	if err != nil {
 		return err
 	}
@@ -172,7 +172,7 @@ func (h *Handler) removePermission(rq *request) error {
 }
 
 func (h *Handler) getPolicy(rq *request) error {
-	doc, rev, err := h.lambda.GetPolicy(rq.ctx(), rq.params["FunctionName"], rq.query("Qualifier"))
+	doc, rev, err := h.lambda.GetPolicy(rq.ctx(), rq.param("FunctionName"), rq.query("Qualifier"))
 	if err != nil {
 		return err
 	}
@@ -190,7 +190,7 @@ func (h *Handler) putConcurrency(rq *request) error {
 	if err := rq.decode(&in); err != nil {
 		return err
 	}
-	n, err := h.lambda.PutFunctionConcurrency(rq.ctx(), rq.params["FunctionName"], in.ReservedConcurrentExecutions)
+	n, err := h.lambda.PutFunctionConcurrency(rq.ctx(), rq.param("FunctionName"), in.ReservedConcurrentExecutions)
 	if err != nil {
 		return err
 	}
@@ -199,7 +199,7 @@ func (h *Handler) putConcurrency(rq *request) error {
 }
 
 func (h *Handler) getConcurrency(rq *request) error {
-	n, err := h.lambda.GetFunctionConcurrency(rq.ctx(), rq.params["FunctionName"])
+	n, err := h.lambda.GetFunctionConcurrency(rq.ctx(), rq.param("FunctionName"))
 	if err != nil {
 		return err
 	}
@@ -208,7 +208,7 @@ func (h *Handler) getConcurrency(rq *request) error {
 }
 
 func (h *Handler) deleteConcurrency(rq *request) error {
-	if err := h.lambda.DeleteFunctionConcurrency(rq.ctx(), rq.params["FunctionName"]); err != nil {
+	if err := h.lambda.DeleteFunctionConcurrency(rq.ctx(), rq.param("FunctionName")); err != nil {
 		return err
 	}
 	writeEmpty(rq.w, http.StatusNoContent)
@@ -259,7 +259,7 @@ func (h *Handler) writeEventConfig(rq *request, merge bool) error {
 		return err
 	}
 	req := &lambda.EventInvokeConfigInput{
-		FunctionName:             rq.params["FunctionName"],
+		FunctionName:             rq.param("FunctionName"),
 		Qualifier:                rq.query("Qualifier"),
 		MaximumRetryAttempts:     in.MaximumRetryAttempts,
 		MaximumEventAgeInSeconds: in.MaximumEventAgeInSeconds,
@@ -289,7 +289,7 @@ func (h *Handler) putEventInvokeConfig(rq *request) error    { return h.writeEve
 func (h *Handler) updateEventInvokeConfig(rq *request) error { return h.writeEventConfig(rq, true) }
 
 func (h *Handler) getEventInvokeConfig(rq *request) error {
-	c, err := h.lambda.GetEventInvokeConfig(rq.ctx(), rq.params["FunctionName"], rq.query("Qualifier"))
+	c, err := h.lambda.GetEventInvokeConfig(rq.ctx(), rq.param("FunctionName"), rq.query("Qualifier"))
 	if err != nil {
 		return err
 	}
@@ -298,7 +298,7 @@ func (h *Handler) getEventInvokeConfig(rq *request) error {
 }
 
 func (h *Handler) deleteEventInvokeConfig(rq *request) error {
-	if err := h.lambda.DeleteEventInvokeConfig(rq.ctx(), rq.params["FunctionName"], rq.query("Qualifier")); err != nil {
+	if err := h.lambda.DeleteEventInvokeConfig(rq.ctx(), rq.param("FunctionName"), rq.query("Qualifier")); err != nil {
 		return err
 	}
 	writeEmpty(rq.w, http.StatusNoContent)
@@ -310,7 +310,7 @@ func (h *Handler) listEventInvokeConfigs(rq *request) error {
 	if err != nil {
 		return err
 	}
-	list, next, err := h.lambda.ListEventInvokeConfigs(rq.ctx(), rq.params["FunctionName"], &li)
+	list, next, err := h.lambda.ListEventInvokeConfigs(rq.ctx(), rq.param("FunctionName"), &li)
 	if err != nil {
 		return err
 	}
@@ -332,7 +332,7 @@ func (h *Handler) putRecursionConfig(rq *request) error {
 	if err := rq.decode(&in); err != nil {
 		return err
 	}
-	loop, err := h.lambda.PutRecursionConfig(rq.ctx(), rq.params["FunctionName"], in.RecursiveLoop)
+	loop, err := h.lambda.PutRecursionConfig(rq.ctx(), rq.param("FunctionName"), in.RecursiveLoop)
 	if err != nil {
 		return err
 	}
@@ -345,7 +345,7 @@ type recursionConfig struct {
 }
 
 func (h *Handler) getRecursionConfig(rq *request) error {
-	loop, err := h.lambda.GetRecursionConfig(rq.ctx(), rq.params["FunctionName"])
+	loop, err := h.lambda.GetRecursionConfig(rq.ctx(), rq.param("FunctionName"))
 	if err != nil {
 		return err
 	}
@@ -360,7 +360,7 @@ func (h *Handler) tagResource(rq *request) error {
 	if err := rq.decode(&in); err != nil {
 		return err
 	}
-	if err := h.lambda.TagResource(rq.ctx(), rq.params["Resource"], in.Tags); err != nil {
+	if err := h.lambda.TagResource(rq.ctx(), rq.param("Resource"), in.Tags); err != nil {
 		return err
 	}
 	writeEmpty(rq.w, http.StatusNoContent)
@@ -374,7 +374,7 @@ func (h *Handler) untagResource(rq *request) error {
 	} else if keys == nil {
 		keys = []string{}
 	}
-	if err := h.lambda.UntagResource(rq.ctx(), rq.params["Resource"], keys); err != nil {
+	if err := h.lambda.UntagResource(rq.ctx(), rq.param("Resource"), keys); err != nil {
 		return err
 	}
 	writeEmpty(rq.w, http.StatusNoContent)
@@ -382,7 +382,7 @@ func (h *Handler) untagResource(rq *request) error {
 }
 
 func (h *Handler) listTags(rq *request) error {
-	tags, err := h.lambda.ListTags(rq.ctx(), rq.params["Resource"])
+	tags, err := h.lambda.ListTags(rq.ctx(), rq.param("Resource"))
 	if err != nil {
 		return err
 	}

@@ -605,9 +605,10 @@ func traceID(id string, t time.Time) string {
 	for ; n < len(h); n++ {
 		h[n] = '0'
 	}
-	b := make([]byte, 0, 64)
-	b = append(b, "Root=1-"...)
-	secs := strconv.AppendUint(make([]byte, 0, 16), uint64(t.Unix()), 16)
+	var buf [64]byte
+	b := append(buf[:0], "Root=1-"...)
+	var sbuf [16]byte
+	secs := strconv.AppendUint(sbuf[:0], uint64(t.Unix()), 16)
 	for range 8 - len(secs) {
 		b = append(b, '0')
 	}

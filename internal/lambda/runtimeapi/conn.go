@@ -19,6 +19,18 @@ import (
 // did: keep-alive, Connection: close, HTTP/1.0, Expect: 100-continue,
 // the Date header, header-size limits and its replies to malformed
 // requests.
+//
+// A /next that has to wait for its event must notice a runtime that drops
+// the connection meanwhile, which takes a read. For a plain keep-alive
+// GET (what runtime clients send) the goroutine that waits hands reading
+// over: a new goroutine goes on reading the connection's next request,
+// and tells the waiter if the connection ends first. The waiter writes
+// the event and exits; the reader serves the request that follows (it
+// waits for that write first). No read is interrupted and no goroutine
+// waits for another to give the connection back, which costs two wake-ups
+// and two deadline changes per invocation. Other requests that wait
+// (HTTP/1.0, Connection: close, a body) keep net/http's technique: a
+// background read, interrupted by a read deadline once the event comes.
 
 const (
 	// maxHeaderBytes is net/http's default limit on a request's header.
@@ -120,33 +132,80 @@ type conn struct {
 	br  *bufio.Reader
 	buf []byte
 
+	// req is the request being served; handoff is set when its /next
+	// handed reading to another goroutine (see gone).
+	req     *http.Request
+	handoff *waiter
+
 	// The background read that notices a runtime dropping its
-	// connection while /next waits.
+	// connection while /next waits, for requests that cannot hand off.
 	bgDone chan struct{}
 	dead   chan struct{}
 	bgErr  error
+}
+
+// waiter links a /next waiting for its event with the goroutine that
+// reads the connection meanwhile.
+type waiter struct {
+	// gone is closed by the reader when the connection ends first.
+	gone chan struct{}
+	// done is closed by the waiter once it has answered (or given up);
+	// failed says the connection is unusable.
+	done   chan struct{}
+	failed bool
 }
 
 func (s *Server) serveConn(nc net.Conn) {
 	c := &conn{s: s, c: nc}
 	c.cr.c = nc
 	c.br = bufio.NewReader(&c.cr)
-	defer func() {
-		_ = nc.Close()
-		s.track(nc, false)
-	}()
+	c.run(nil)
+}
+
+// run reads and serves requests until the connection ends, or until a
+// /next hands reading to a new goroutine. w, when set, is the /next that
+// handed reading to this goroutine: its answer goes first.
+func (c *conn) run(w *waiter) {
 	for {
 		c.cr.remain = maxHeaderBytes
 		req, err := http.ReadRequest(c.br)
+		if w != nil {
+			if err != nil && connEnded(err) {
+				close(w.gone)
+			}
+			<-w.done
+			if w.failed {
+				c.close()
+				return
+			}
+			w = nil
+		}
 		if err != nil {
 			c.badRequest(err)
+			c.close()
 			return
 		}
 		c.cr.remain = 1<<63 - 1
-		if !c.serveRequest(req) {
+		switch c.serveRequest(req) {
+		case handedOff:
+			return
+		case closeConn:
+			c.close()
 			return
 		}
 	}
+}
+
+// close ends the connection; only the goroutine that reads it calls it.
+func (c *conn) close() {
+	_ = c.c.Close()
+	c.s.track(c.c, false)
+}
+
+// connEnded reports whether a failed read means the connection is gone
+// (rather than that the runtime sent something malformed).
+func connEnded(err error) bool {
+	return err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) || isNetError(err)
 }
 
 // badRequest answers a request that could not be read, as net/http's
@@ -200,19 +259,28 @@ func (r *continueReader) Read(p []byte) (int, error) {
 	return r.ReadCloser.Read(p)
 }
 
-// serveRequest answers one request and reports whether the connection
-// stays open for the next.
-func (c *conn) serveRequest(req *http.Request) bool {
+// next is what serveRequest tells run to do.
+type next int
+
+const (
+	keepOpen  next = iota // read the next request
+	closeConn             // close the connection
+	handedOff             // another goroutine reads the connection now
+)
+
+// serveRequest answers one request and says what becomes of the
+// connection.
+func (c *conn) serveRequest(req *http.Request) next {
 	is11 := req.ProtoAtLeast(1, 1)
 	if is11 && req.Host == "" {
 		c.badRequest(errors.New("missing required Host header"))
-		return false
+		return closeConn
 	}
 	var cont *continueReader
 	if ex := req.Header["Expect"]; len(ex) > 0 {
 		if !is11 || !strings.EqualFold(ex[0], "100-continue") {
 			c.refuse("417 Expectation Failed")
-			return false
+			return closeConn
 		}
 		if req.ContentLength != 0 {
 			cont = &continueReader{ReadCloser: req.Body, c: c.c}
@@ -220,12 +288,25 @@ func (c *conn) serveRequest(req *http.Request) bool {
 		}
 	}
 
+	c.req = req
 	rep := c.s.route(req, c.gone)
+	c.req = nil
+	if w := c.handoff; w != nil {
+		// A plain keep-alive GET: the reader goroutine waits for this
+		// answer before it goes on.
+		c.handoff = nil
+		if rep.status == 0 || c.write(req, rep, true, true) != nil {
+			w.failed = true
+			_ = c.c.Close() // unblocks the reader, which untracks it
+		}
+		close(w.done)
+		return handedOff
+	}
 	if c.bgDone != nil {
 		c.stopBackgroundRead()
 	}
 	if rep.status == 0 || c.bgErr != nil {
-		return false
+		return closeConn
 	}
 
 	keep := !req.Close
@@ -237,15 +318,23 @@ func (c *conn) serveRequest(req *http.Request) bool {
 			keep = false
 		}
 	}
-	if err := c.write(req, rep, is11, keep); err != nil {
-		return false
+	if err := c.write(req, rep, is11, keep); err != nil || !keep {
+		return closeConn
 	}
-	return keep
+	return keepOpen
 }
 
-// gone starts the background read and returns the channel it closes if
-// the connection fails.
+// gone is called by a /next about to wait for its event; it returns the
+// channel closed if the connection ends meanwhile. A keep-alive HTTP/1.1
+// request without a body hands reading to a new goroutine; any other
+// starts a background read.
 func (c *conn) gone() <-chan struct{} {
+	if req := c.req; req != nil && req.Body == http.NoBody && !req.Close && req.ProtoAtLeast(1, 1) {
+		w := &waiter{gone: make(chan struct{}), done: make(chan struct{})}
+		c.handoff = w
+		go c.run(w)
+		return w.gone
+	}
 	c.dead = make(chan struct{})
 	c.bgDone = make(chan struct{})
 	go func() {

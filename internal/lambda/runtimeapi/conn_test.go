@@ -146,3 +146,64 @@ func TestNextClientGone(t *testing.T) {
 		t.Fatalf("got %v", resp.Header)
 	}
 }
+
+// TestNextPipelined sends a second request behind a /next that waits: the
+// goroutine that reads it meanwhile answers it only after the event.
+func TestNextPipelined(t *testing.T) {
+	s, _ := listen(t)
+	c, br := rawConn(t, s)
+	next := "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n"
+	io.WriteString(c, next+next)
+	<-s.Ready()
+	time.Sleep(50 * time.Millisecond)
+	s.Dispatch(&Event{RequestID: "e1", Deadline: time.Now().Add(time.Minute), Payload: []byte(`{"n":1}`)})
+	resp, body := readResp(t, br)
+	if resp.StatusCode != 200 || resp.Header.Get(HeaderRequestID) != "e1" || body != `{"n":1}` {
+		t.Fatalf("first: %d %q %v", resp.StatusCode, body, resp.Header)
+	}
+	// The second /next comes while e1 is being processed.
+	if resp, body := readResp(t, br); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "InvalidStateTransition") {
+		t.Fatalf("second: %d %q", resp.StatusCode, body)
+	}
+	io.WriteString(c, "POST /2018-06-01/runtime/invocation/e1/response HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok")
+	if resp, _ := readResp(t, br); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("response: %d", resp.StatusCode)
+	}
+	if o := <-s.Outcomes(); string(o.Payload) != "ok" {
+		t.Fatalf("outcome %q", o.Payload)
+	}
+}
+
+// TestNextClientGoneHTTP10 is TestNextClientGone for a keep-alive
+// HTTP/1.0 /next, which waits with a background read.
+func TestNextClientGoneHTTP10(t *testing.T) {
+	s, _ := listen(t)
+	c, _ := rawConn(t, s)
+	io.WriteString(c, "GET /2018-06-01/runtime/invocation/next HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+	<-s.Ready()
+	time.Sleep(50 * time.Millisecond)
+	c.Close()
+	time.Sleep(50 * time.Millisecond)
+	s.Dispatch(&Event{RequestID: "e1", Deadline: time.Now().Add(time.Minute), Payload: []byte(`{}`)})
+	time.Sleep(50 * time.Millisecond)
+	if !s.Withdraw("e1") {
+		t.Fatal("event was taken by a closed connection")
+	}
+}
+
+// TestNextMalformedWhileWaiting: bytes that are no request, sent while
+// /next waits, get their 400 after the event, not instead of it.
+func TestNextMalformedWhileWaiting(t *testing.T) {
+	s, _ := listen(t)
+	c, br := rawConn(t, s)
+	io.WriteString(c, "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\nNOT HTTP\r\n\r\n")
+	<-s.Ready()
+	time.Sleep(50 * time.Millisecond)
+	s.Dispatch(&Event{RequestID: "e1", Deadline: time.Now().Add(time.Minute), Payload: []byte(`{}`)})
+	if resp, _ := readResp(t, br); resp.StatusCode != 200 || resp.Header.Get(HeaderRequestID) != "e1" {
+		t.Fatalf("first: %d %v", resp.StatusCode, resp.Header)
+	}
+	if resp, _ := readResp(t, br); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("second: %d", resp.StatusCode)
+	}
+}
