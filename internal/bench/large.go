@@ -7,34 +7,38 @@ import (
 )
 
 // largeStep is one kind of large-object operation, measured on every
-// target (and, for the plain PUT and GET, on the disk).
+// target and compared with the disk's write or read.
 type largeStep struct {
 	op     string
-	diskOp string // the disk baseline's row compared with it ("" for none)
-	run    func(r *runner, ctx context.Context, key string, seq int64, buf []byte) (int64, error)
+	diskOp string // the disk baseline's row compared with it
+	// set names the objects the step works on: the multipart steps use
+	// objects of their own, so that no measured PUT overwrites an object
+	// (and pays for deleting the old one).
+	set string
+	run func(r *runner, ctx context.Context, key string, seq int64, buf []byte) (int64, error)
 }
 
 var (
-	largePut = largeStep{op: "large-put", diskOp: "disk-write",
+	largePut = largeStep{op: "large-put", diskOp: "disk-write", set: "single",
 		run: func(r *runner, ctx context.Context, key string, seq int64, _ []byte) (int64, error) {
 			size := r.cfg.largeSize
 			return size, r.client.put(ctx, key, size, r.body(size, seq))
 		}}
-	largeGet = largeStep{op: "large-get", diskOp: "disk-read",
+	largeGet = largeStep{op: "large-get", diskOp: "disk-read", set: "single",
 		run: func(r *runner, ctx context.Context, key string, _ int64, buf []byte) (int64, error) {
 			return r.client.get(ctx, key, r.cfg.largeSize, buf)
 		}}
 	// largeMPUPut and largeRangeGet move the object as the SDKs' transfer
 	// managers and the aws CLI do: a multipart upload of
 	// --large-part-size parts, --large-part-concurrency in flight, and
-	// ranged GETs the same way. The multipart PUT rewrites the object.
-	largeMPUPut = largeStep{op: "large-mpu-put", diskOp: "disk-write",
+	// ranged GETs the same way.
+	largeMPUPut = largeStep{op: "large-mpu-put", diskOp: "disk-write", set: "multipart",
 		run: func(r *runner, ctx context.Context, key string, seq int64, _ []byte) (int64, error) {
 			size := r.cfg.largeSize
 			return size, r.client.putMultipart(ctx, key, size, r.cfg.largePartSize, r.cfg.largePartConcurrency,
 				func(off, n int64) io.Reader { return r.bodyRange(size, seq, off, n) })
 		}}
-	largeRangeGet = largeStep{op: "large-range-get", diskOp: "disk-read",
+	largeRangeGet = largeStep{op: "large-range-get", diskOp: "disk-read", set: "multipart",
 		run: func(r *runner, ctx context.Context, key string, _ int64, _ []byte) (int64, error) {
 			return r.client.getRanges(ctx, key, r.cfg.largeSize, r.cfg.largePartSize, r.cfg.largePartConcurrency)
 		}}
@@ -66,16 +70,24 @@ func runLarge(ctx context.Context, cfg config, targets []*runner) error {
 		}
 		defer disk.close()
 	}
-	keys := make([][]string, len(targets))
-	for t, r := range targets {
-		keys[t] = make([]string, count)
-		for i := range keys[t] {
-			keys[t][i] = fmt.Sprintf("%slarge/%s/%d", r.prefix, label, i)
-		}
-	}
 	steps := []largeStep{largePut, largeGet}
 	if cfg.largePartSize > 0 {
 		steps = append(steps, largeMPUPut, largeRangeGet)
+	}
+	// keys[t][set] are target t's object keys for a set of steps.
+	keys := make([]map[string][]string, len(targets))
+	for t, r := range targets {
+		keys[t] = map[string][]string{}
+		for _, step := range steps {
+			if keys[t][step.set] != nil {
+				continue
+			}
+			ks := make([]string, count)
+			for i := range ks {
+				ks[i] = fmt.Sprintf("%slarge/%s/%s-%d", r.prefix, label, step.set, i)
+			}
+			keys[t][step.set] = ks
+		}
 	}
 	buf := make([]byte, 1<<20)
 	diskSamples := map[string][]*sample{}
@@ -108,7 +120,7 @@ func runLarge(ctx context.Context, cfg config, targets []*runner) error {
 					continue
 				}
 				r := targets[j]
-				key := keys[j][i]
+				key := keys[j][step.set][i]
 				samples[j] = append(samples[j], r.measure(ctx, 1, 0, 1, func(int) opFunc {
 					return func(ctx context.Context, _ int64) (int64, error) { return step.run(r, ctx, key, seq, buf) }
 				}))
@@ -132,7 +144,9 @@ func runLarge(ctx context.Context, cfg config, targets []*runner) error {
 		}
 	}
 	for j, r := range targets {
-		r.cleanup(ctx, keys[j])
+		for _, ks := range keys[j] {
+			r.cleanup(ctx, ks)
+		}
 	}
 	return ctx.Err()
 }

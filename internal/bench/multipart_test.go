@@ -59,9 +59,9 @@ func TestLargePartFlags(t *testing.T) {
 	}
 }
 
-// TestLargePartsOnSluice moves large objects as a transfer manager does
-// (multipart PUT, ranged GETs) against a real node, and checks with
-// aws-sdk-go-v2 that what the bench left is the multipart object it
+// TestLargePartsOnSluice moves large objects in single requests and as a
+// transfer manager does (multipart PUT, ranged GETs) against a real node,
+// and checks with aws-sdk-go-v2 that what the bench left is what it
 // uploaded, with no upload left open.
 func TestLargePartsOnSluice(t *testing.T) {
 	n := servertest.Start(t)
@@ -95,13 +95,27 @@ func TestLargePartsOnSluice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(list.Contents) != 2 {
-		t.Fatalf("%d objects left, want 2", len(list.Contents))
+	// Two objects PUT in one request, two uploaded in 3 parts.
+	if len(list.Contents) != 4 {
+		t.Fatalf("%d objects left, want 4", len(list.Contents))
 	}
+	multipart := 0
 	for _, o := range list.Contents {
-		if aws.ToInt64(o.Size) != 12<<20 || !strings.HasSuffix(aws.ToString(o.ETag), `-3"`) {
-			t.Errorf("%s: size %d, ETag %s; want 12 MiB from 3 parts", aws.ToString(o.Key), aws.ToInt64(o.Size), aws.ToString(o.ETag))
+		key, etag := aws.ToString(o.Key), aws.ToString(o.ETag)
+		if aws.ToInt64(o.Size) != 12<<20 {
+			t.Errorf("%s: size %d, want 12 MiB", key, aws.ToInt64(o.Size))
 		}
+		if strings.Contains(key, "/multipart-") {
+			multipart++
+			if !strings.HasSuffix(etag, `-3"`) {
+				t.Errorf("%s: ETag %s, want one of 3 parts", key, etag)
+			}
+		} else if strings.Contains(etag, "-") {
+			t.Errorf("%s: ETag %s, want a single-request object's", key, etag)
+		}
+	}
+	if multipart != 2 {
+		t.Errorf("%d multipart objects, want 2", multipart)
 	}
 	ups, err := c.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(bucket)})
 	if err != nil {
