@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,9 +21,12 @@ import (
 
 // kindLog is the document kind of the event log; keys are the delivery's
 // store sequence number, 16 hex digits, so that they sort by time. A
-// record is written once, pending; kindState, under the same key, holds
-// its state once the queue has attempted the delivery, so that recording
-// an attempt writes a small document without reading anything.
+// record is written pending, as its JSON; once the queue has attempted the
+// delivery, the document is the record's JSON, a newline and the state's
+// JSON (deliveryState), the state replaced at each attempt without
+// decoding the record. Earlier versions kept the state in a document of
+// kindState under the same key: such states are still read (and pruned)
+// for records that have none inline.
 const (
 	kindLog   = "notify/event"
 	kindState = "notify/state"
@@ -93,27 +97,61 @@ type deliveryState struct {
 }
 
 // Observe implements async.Observer: it records what became of a
-// delivery attempt as the state of the delivery's log record.
+// delivery attempt as the state of the delivery's log record, in the
+// record's own document: the state is written next to the record, on the
+// page the record is on (often the log's last, which the commit writes
+// anyway), rather than in a B+tree of its own. A record no longer in the
+// log (pruned) gets no state.
 func (s *Service) Observe(tx meta.Tx, ref string, o async.Observation) error {
 	st := deliveryState{State: o.State, Attempts: o.Attempts, Reason: o.Reason, RequestID: o.RequestID, Updated: o.Time.UTC()}
 	if st.State == StateDelivered {
 		st.Reason = ""
 	}
-	return tx.PutDoc(kindState, ref, appendState(make([]byte, 0, 128+len(st.Reason)), &st))
+	doc, err := tx.Doc(kindLog, ref)
+	if errors.Is(err, meta.ErrNoSuchDoc) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	rec, _ := splitState(doc)
+	doc = append(append(rec[:len(rec):len(rec)], '\n'), appendState(make([]byte, 0, 128+len(st.Reason)), &st)...)
+	return tx.PutDoc(kindLog, ref, doc)
+}
+
+// splitState splits a log document into the record and its state (nil
+// when the delivery has not been attempted, or its state is in a kindState
+// document). JSON as sluice writes it has no raw newline.
+func splitState(doc []byte) (rec, state []byte) {
+	if i := bytes.IndexByte(doc, '\n'); i >= 0 {
+		return doc[:i], doc[i+1:]
+	}
+	return doc, nil
+}
+
+// stateOf returns the state of the log record stored as d: inline, or
+// in a kindState document; nil while the delivery is pending.
+func stateOf(tx meta.Tx, d meta.Doc) ([]byte, error) {
+	if _, st := splitState(d.Value); st != nil {
+		return st, nil
+	}
+	raw, err := tx.Doc(kindState, d.Key)
+	if errors.Is(err, meta.ErrNoSuchDoc) {
+		return nil, nil
+	}
+	return raw, err
 }
 
 // loadRecord decodes a log record and applies its state, if any.
 func loadRecord(tx meta.Tx, d meta.Doc) (*Record, error) {
 	var r Record
-	if err := json.Unmarshal(d.Value, &r); err != nil {
+	rec, _ := splitState(d.Value)
+	if err := json.Unmarshal(rec, &r); err != nil {
 		return nil, err
 	}
-	raw, err := tx.Doc(kindState, d.Key)
-	if errors.Is(err, meta.ErrNoSuchDoc) {
-		return &r, nil
-	}
-	if err != nil {
-		return nil, err
+	raw, err := stateOf(tx, d)
+	if err != nil || raw == nil {
+		return &r, err
 	}
 	var st deliveryState
 	if err := json.Unmarshal(raw, &st); err != nil {
@@ -204,9 +242,9 @@ const pruneBatch = 256
 
 // prune deletes records of finished deliveries that are older than the
 // retention or beyond the newest Keep, a batch per transaction. It decides
-// from the key order and the small state documents alone: a record without
-// one is pending, never pruned, and the state holds what a finished
-// record's age is measured by, so the records themselves are not decoded.
+// from the key order and the small states alone: a record without one is
+// pending, never pruned, and the state holds what a finished record's age
+// is measured by, so the records themselves are not decoded.
 func (s *Service) prune(ctx context.Context) error {
 	var total int
 	err := s.meta.View(ctx, func(tx meta.Tx) error {
@@ -229,7 +267,7 @@ func (s *Service) prune(ctx context.Context) error {
 		done := true
 		err := s.meta.View(ctx, func(tx meta.Tx) error {
 			doomed, done = doomed[:0], true
-			for d, err := range tx.Docs(kindState, meta.ListOptions{After: after}) {
+			for d, err := range tx.Docs(kindLog, meta.ListOptions{After: after}) {
 				if err != nil {
 					return err
 				}
@@ -238,8 +276,15 @@ func (s *Service) prune(ctx context.Context) error {
 					break
 				}
 				after = d.Key
+				raw, err := stateOf(tx, d)
+				if err != nil {
+					return err
+				}
+				if raw == nil {
+					continue // pending
+				}
 				var st prunedState
-				err := json.Unmarshal(d.Value, &st)
+				err = json.Unmarshal(raw, &st)
 				if err == nil && st.State != StateDelivered && st.State != StateFailed {
 					continue // a delivery under way is never forgotten
 				}

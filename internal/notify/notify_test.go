@@ -737,3 +737,89 @@ func TestPruneInBatches(t *testing.T) {
 		t.Errorf("second prune: %d records, had %d", len(again.Records), len(after.Records))
 	}
 }
+
+// TestStatesInTheLogDocument checks that a delivery's state is kept in its
+// log record's document, replaced at each attempt, and that states kept
+// by earlier versions in documents of their own are still read and
+// pruned.
+func TestStatesInTheLogDocument(t *testing.T) {
+	e := newEnv(t)
+	e.svc.keep, e.svc.retention = 1, time.Hour
+	if err := e.set(t, "photos", &Configuration{Functions: []FunctionConfiguration{fc("a", "f", ev("s3:ObjectCreated:*"))}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"new", "legacy", "last"} {
+		e.emit(t, &objstore.Event{Name: objstore.EventObjectCreatedPut, Bucket: &meta.Bucket{Name: "photos"}, Key: k})
+	}
+	l, _ := e.svc.Events(context.Background(), Query{})
+	newID, legacyID, lastID := l.Records[1].ID, l.Records[2].ID, l.Records[3].ID
+	ctx := context.Background()
+	err := e.meta.Update(ctx, func(tx meta.Tx) error {
+		if err := e.svc.Observe(tx, newID, async.Observation{State: StateRetrying, Attempts: 1, Reason: "function error: Unhandled", Time: e.svc.now()}); err != nil {
+			return err
+		}
+		if err := e.svc.Observe(tx, newID, async.Observation{State: StateDelivered, Attempts: 2, RequestID: "r2", Time: e.svc.now()}); err != nil {
+			return err
+		}
+		// A state as earlier versions wrote it.
+		st := deliveryState{State: StateFailed, Attempts: 3, Reason: "old failure", Updated: e.svc.now()}
+		if err := tx.PutDoc(kindState, legacyID, appendState(nil, &st)); err != nil {
+			return err
+		}
+		// A record no longer in the log gets no state.
+		return e.svc.Observe(tx, "00000000ffffffff", async.Observation{State: StateDelivered, Time: e.svc.now()})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = e.meta.View(ctx, func(tx meta.Tx) error {
+		doc, err := tx.Doc(kindLog, newID)
+		if err != nil {
+			return err
+		}
+		if n := bytes.Count(doc, []byte("\n")); n != 1 || !bytes.HasSuffix(doc, []byte(`"requestId":"r2","updated":"2026-03-04T05:06:07.891Z"}`)) {
+			t.Errorf("log document with %d states: %s", n, doc)
+		}
+		for d, err := range tx.Docs(kindState, meta.ListOptions{}) {
+			if err != nil {
+				return err
+			}
+			if d.Key != legacyID {
+				t.Errorf("a state document was written for %s: %s", d.Key, d.Value)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _ = e.svc.Events(ctx, Query{})
+	got := map[string]*Record{}
+	for _, r := range l.Records {
+		got[r.ID] = r
+	}
+	if r := got[newID]; r == nil || r.State != StateDelivered || r.Attempts != 2 || r.Reason != "" || r.RequestID != "r2" || r.Key != "new" {
+		t.Errorf("new-style record: %+v", r)
+	}
+	if r := got[legacyID]; r == nil || r.State != StateFailed || r.Reason != "old failure" || r.Key != "legacy" {
+		t.Errorf("legacy record: %+v", r)
+	}
+	if l.Backlog != 2 { // the test event and "last"
+		t.Errorf("backlog %d", l.Backlog)
+	}
+	// Keep 1: both finished records go, with the legacy state document;
+	// the pending ones stay.
+	if err := e.svc.prune(ctx); err != nil {
+		t.Fatal(err)
+	}
+	l, _ = e.svc.Events(ctx, Query{})
+	if len(l.Records) != 2 || l.Records[1].ID != lastID {
+		t.Errorf("after pruning: %+v", l.Records)
+	}
+	e.meta.View(ctx, func(tx meta.Tx) error {
+		if _, err := tx.Doc(kindState, legacyID); !errors.Is(err, meta.ErrNoSuchDoc) {
+			t.Errorf("legacy state document left: %v", err)
+		}
+		return nil
+	})
+}
