@@ -21,16 +21,16 @@ import (
 // requests.
 //
 // A /next that has to wait for its event must notice a runtime that drops
-// the connection meanwhile, which takes a read. For a plain keep-alive
-// GET (what runtime clients send) the goroutine that waits hands reading
-// over: a new goroutine goes on reading the connection's next request,
-// and tells the waiter if the connection ends first. The waiter writes
-// the event and exits; the reader serves the request that follows (it
-// waits for that write first). No read is interrupted and no goroutine
-// waits for another to give the connection back, which costs two wake-ups
-// and two deadline changes per invocation. Other requests that wait
-// (HTTP/1.0, Connection: close, a body) keep net/http's technique: a
-// background read, interrupted by a read deadline once the event comes.
+// the connection meanwhile, which takes a read. A plain keep-alive GET
+// (what runtime clients send) is parked: the connection's goroutine goes
+// on reading its next request, and Dispatch writes the event itself (see
+// Server.Dispatch); if the read fails first, the runtime is gone and the
+// /next is withdrawn, so the event stays undelivered. The goroutine
+// serves the request that follows only once the event has been written.
+// Nothing waits in a select, no read is interrupted and no goroutine is
+// woken to write the event. Other requests that wait (HTTP/1.0,
+// Connection: close, a body) keep net/http's technique: a background
+// read, interrupted by a read deadline once the event comes.
 
 const (
 	// maxHeaderBytes is net/http's default limit on a request's header.
@@ -44,9 +44,10 @@ const (
 )
 
 // answer is a response to a runtime. status 0 means there is nothing to
-// send: the runtime went away.
+// send: the runtime went away, or (parked) Dispatch will answer.
 type answer struct {
 	status int
+	parked bool
 	// event, when set, adds the event's Lambda-Runtime-* headers.
 	event *Event
 	body  []byte
@@ -132,10 +133,10 @@ type conn struct {
 	br  *bufio.Reader
 	buf []byte
 
-	// req is the request being served; handoff is set when its /next
-	// handed reading to another goroutine (see gone).
+	// req is the request being served; pending is the /next it parked
+	// (see park).
 	req     *http.Request
-	handoff *waiter
+	pending *parked
 
 	// The background read that notices a runtime dropping its
 	// connection while /next waits, for requests that cannot hand off.
@@ -144,59 +145,33 @@ type conn struct {
 	bgErr  error
 }
 
-// waiter links a /next waiting for its event with the goroutine that
-// reads the connection meanwhile.
-type waiter struct {
-	// gone is closed by the reader when the connection ends first.
-	gone chan struct{}
-	// done is closed by the waiter once it has answered (or given up);
-	// failed says the connection is unusable.
-	done   chan struct{}
-	failed bool
-}
-
 func (s *Server) serveConn(nc net.Conn) {
 	c := &conn{s: s, c: nc}
 	c.cr.c = nc
 	c.br = bufio.NewReader(&c.cr)
-	c.run(nil)
-}
-
-// run reads and serves requests until the connection ends, or until a
-// /next hands reading to a new goroutine. w, when set, is the /next that
-// handed reading to this goroutine: its answer goes first.
-func (c *conn) run(w *waiter) {
+	defer c.close()
 	for {
 		c.cr.remain = maxHeaderBytes
 		req, err := http.ReadRequest(c.br)
-		if w != nil {
-			if err != nil && connEnded(err) {
-				close(w.gone)
-			}
-			<-w.done
-			if w.failed {
-				c.close()
+		if p := c.pending; p != nil {
+			// What follows a parked /next waits for its answer.
+			c.pending = nil
+			if !s.settle(p, err != nil && connEnded(err)) {
 				return
 			}
-			w = nil
 		}
 		if err != nil {
 			c.badRequest(err)
-			c.close()
 			return
 		}
 		c.cr.remain = 1<<63 - 1
-		switch c.serveRequest(req) {
-		case handedOff:
-			return
-		case closeConn:
-			c.close()
+		if !c.serveRequest(req) {
 			return
 		}
 	}
 }
 
-// close ends the connection; only the goroutine that reads it calls it.
+// close ends the connection.
 func (c *conn) close() {
 	_ = c.c.Close()
 	c.s.track(c.c, false)
@@ -259,28 +234,19 @@ func (r *continueReader) Read(p []byte) (int, error) {
 	return r.ReadCloser.Read(p)
 }
 
-// next is what serveRequest tells run to do.
-type next int
-
-const (
-	keepOpen  next = iota // read the next request
-	closeConn             // close the connection
-	handedOff             // another goroutine reads the connection now
-)
-
-// serveRequest answers one request and says what becomes of the
-// connection.
-func (c *conn) serveRequest(req *http.Request) next {
+// serveRequest answers one request and reports whether the connection
+// stays open for the next.
+func (c *conn) serveRequest(req *http.Request) bool {
 	is11 := req.ProtoAtLeast(1, 1)
 	if is11 && req.Host == "" {
 		c.badRequest(errors.New("missing required Host header"))
-		return closeConn
+		return false
 	}
 	var cont *continueReader
 	if ex := req.Header["Expect"]; len(ex) > 0 {
 		if !is11 || !strings.EqualFold(ex[0], "100-continue") {
 			c.refuse("417 Expectation Failed")
-			return closeConn
+			return false
 		}
 		if req.ContentLength != 0 {
 			cont = &continueReader{ReadCloser: req.Body, c: c.c}
@@ -289,24 +255,16 @@ func (c *conn) serveRequest(req *http.Request) next {
 	}
 
 	c.req = req
-	rep := c.s.route(req, c.gone)
+	rep := c.s.route(req, c)
 	c.req = nil
-	if w := c.handoff; w != nil {
-		// A plain keep-alive GET: the reader goroutine waits for this
-		// answer before it goes on.
-		c.handoff = nil
-		if rep.status == 0 || c.write(req, rep, true, true) != nil {
-			w.failed = true
-			_ = c.c.Close() // unblocks the reader, which untracks it
-		}
-		close(w.done)
-		return handedOff
+	if rep.parked {
+		return true // Dispatch answers; serveConn reads on
 	}
 	if c.bgDone != nil {
 		c.stopBackgroundRead()
 	}
 	if rep.status == 0 || c.bgErr != nil {
-		return closeConn
+		return false
 	}
 
 	keep := !req.Close
@@ -318,23 +276,28 @@ func (c *conn) serveRequest(req *http.Request) next {
 			keep = false
 		}
 	}
-	if err := c.write(req, rep, is11, keep); err != nil || !keep {
-		return closeConn
+	if err := c.write(req.Method == http.MethodHead, rep, is11, keep); err != nil {
+		return false
 	}
-	return keepOpen
+	return keep
 }
 
-// gone is called by a /next about to wait for its event; it returns the
-// channel closed if the connection ends meanwhile. A keep-alive HTTP/1.1
-// request without a body hands reading to a new goroutine; any other
-// starts a background read.
-func (c *conn) gone() <-chan struct{} {
-	if req := c.req; req != nil && req.Body == http.NoBody && !req.Close && req.ProtoAtLeast(1, 1) {
-		w := &waiter{gone: make(chan struct{}), done: make(chan struct{})}
-		c.handoff = w
-		go c.run(w)
-		return w.gone
+// park parks the /next being served if it is a keep-alive HTTP/1.1
+// request without a body, whose answer needs nothing from it; else it
+// returns nil.
+func (c *conn) park() *parked {
+	req := c.req
+	if req == nil || req.Body != http.NoBody || req.Close || !req.ProtoAtLeast(1, 1) || req.Method != http.MethodGet {
+		return nil
 	}
+	p := &parked{c: c, done: make(chan struct{})}
+	c.pending = p
+	return p
+}
+
+// gone starts a background read for a /next that waits in place and
+// returns the channel it closes if the connection fails.
+func (c *conn) gone() <-chan struct{} {
 	c.dead = make(chan struct{})
 	c.bgDone = make(chan struct{})
 	go func() {
@@ -362,7 +325,7 @@ func (c *conn) stopBackgroundRead() {
 
 // write sends rep in one write: status line, headers in net/http's
 // order (the handler's sorted, then Connection and Date), body.
-func (c *conn) write(req *http.Request, rep answer, is11, keep bool) error {
+func (c *conn) write(head bool, rep answer, is11, keep bool) error {
 	b := c.buf[:0]
 	if is11 {
 		b = append(b, "HTTP/1.1 "...)
@@ -400,7 +363,7 @@ func (c *conn) write(req *http.Request, rep answer, is11, keep bool) error {
 	b = appendDate(b)
 	b = append(b, "\r\n\r\n"...)
 	body := rep.body
-	if req.Method == http.MethodHead {
+	if head {
 		body = nil
 	}
 	var err error

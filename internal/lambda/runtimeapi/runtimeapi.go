@@ -101,6 +101,7 @@ type Server struct {
 	state     state
 	cur       *Event
 	lastID    string
+	parked    *parked // a /next waiting without a goroutine (see park)
 	closeOnce sync.Once
 
 	connMu   sync.Mutex
@@ -141,8 +142,86 @@ func (s *Server) Outcomes() <-chan Outcome { return s.outcomes }
 
 // Dispatch hands ev to the runtime: to its waiting /next request, or to
 // the next one it makes. At most one event may be outstanding; the caller
-// waits for its outcome before dispatching another.
-func (s *Server) Dispatch(ev *Event) { s.events <- ev }
+// waits for its outcome before dispatching another. A parked /next (see
+// park) gets its answer written by Dispatch itself when it is small
+// enough not to block, which spares waking a goroutine to write it.
+func (s *Server) Dispatch(ev *Event) {
+	s.mu.Lock()
+	p := s.parked
+	if p == nil {
+		// Under mu, so that a /next cannot park between the check and
+		// the send; the channel has room for the one event outstanding
+		// (a caller that breaks that rule waits, without mu, as before).
+		select {
+		case s.events <- ev:
+			s.mu.Unlock()
+		default:
+			s.mu.Unlock()
+			s.events <- ev
+		}
+		return
+	}
+	s.parked = nil
+	s.state = stateInvoking
+	s.cur = ev
+	s.mu.Unlock()
+	if len(ev.Payload) <= maxDirectPayload {
+		s.deliver(p, ev)
+		return
+	}
+	go s.deliver(p, ev)
+}
+
+// maxDirectPayload bounds the events Dispatch writes itself: with the
+// headers they fit in an idle loopback socket's send buffer, so the write
+// cannot block on a runtime that does not read.
+const maxDirectPayload = 8 << 10
+
+// parked is a /next that waits for its event with no goroutine of its
+// own: the connection's goroutine reads on, and Dispatch answers it.
+type parked struct {
+	c *conn
+	// done is closed once the answer is written or abandoned; failed
+	// says the connection is unusable.
+	done   chan struct{}
+	failed bool
+}
+
+// deliver writes ev as the answer to the parked /next p. An event that
+// cannot be written goes back to the queue, undelivered.
+func (s *Server) deliver(p *parked, ev *Event) {
+	if err := p.c.write(false, answer{status: http.StatusOK, event: ev, body: ev.Payload}, true, true); err != nil {
+		s.mu.Lock()
+		if s.cur == ev {
+			s.cur, s.state = nil, stateIdle
+		}
+		s.events <- ev
+		s.mu.Unlock()
+		p.failed = true
+		_ = p.c.c.Close() // the reader sees it and ends the connection
+	}
+	close(p.done)
+}
+
+// settle is called by the goroutine reading p's connection when a
+// request after the parked /next has been read, or the read failed
+// (ended: the connection is gone). It waits for p's answer to be written
+// and reports whether the connection is still usable.
+func (s *Server) settle(p *parked, ended bool) bool {
+	if ended {
+		s.mu.Lock()
+		if s.parked == p {
+			// The runtime went away before its event: nothing was
+			// handed out.
+			s.parked = nil
+			s.mu.Unlock()
+			return false
+		}
+		s.mu.Unlock()
+	}
+	<-p.done
+	return !p.failed
+}
 
 // Withdraw takes back the event id if no /next request has taken it, and
 // reports whether it did: once the runtime's process has exited, such an
@@ -215,9 +294,19 @@ var acceptBody = []byte(`{"status":"OK"}`)
 // accepted is the reply to a runtime's response or error.
 var accepted = answer{status: http.StatusAccepted, body: acceptBody}
 
-// route serves one request of the four Runtime API endpoints. gone is
-// closed if the runtime drops its connection while /next waits.
-func (s *Server) route(r *http.Request, gone func() <-chan struct{}) answer {
+// waiting is how a /next waits for its event on its connection.
+type waiting interface {
+	// park returns a parking for the request, or nil when it must wait
+	// in place.
+	park() *parked
+	// gone starts watching the connection and returns a channel closed
+	// if it ends.
+	gone() <-chan struct{}
+}
+
+// route serves one request of the four Runtime API endpoints. wt is how
+// a /next waits for its event.
+func (s *Server) route(r *http.Request, wt waiting) answer {
 	var (
 		rep answer
 		err error
@@ -228,7 +317,7 @@ func (s *Server) route(r *http.Request, gone func() <-chan struct{}) answer {
 			err = errBadMethod
 			break
 		}
-		rep, err = s.next(gone)
+		rep, err = s.next(wt)
 	case strings.HasPrefix(p, invocationPath):
 		if r.Method != http.MethodPost {
 			err = errBadMethod
@@ -259,8 +348,9 @@ func (s *Server) route(r *http.Request, gone func() <-chan struct{}) answer {
 }
 
 // next hands out an event. It replies with no status when the runtime
-// went away before one came.
-func (s *Server) next(gone func() <-chan struct{}) (answer, error) {
+// went away before one came, and with parked set when the /next was
+// parked for Dispatch to answer.
+func (s *Server) next(wt waiting) (answer, error) {
 	s.mu.Lock()
 	switch s.state {
 	case stateInvoking:
@@ -271,24 +361,30 @@ func (s *Server) next(gone func() <-chan struct{}) (answer, error) {
 		s.state = stateIdle
 		close(s.ready)
 	}
-	s.mu.Unlock()
 
 	var ev *Event
 	select {
 	case ev = <-s.events:
 	case <-s.closed:
+		s.mu.Unlock()
 		return answer{}, errClosed
 	default:
-		// Nothing queued: wait, watching the connection.
+		// Nothing queued: park, or wait watching the connection.
+		if p := wt.park(); p != nil {
+			s.parked = p
+			s.mu.Unlock()
+			return answer{parked: true}, nil
+		}
+		s.mu.Unlock()
 		select {
 		case ev = <-s.events:
-		case <-gone():
+		case <-wt.gone():
 			return answer{}, nil
 		case <-s.closed:
 			return answer{}, errClosed
 		}
+		s.mu.Lock()
 	}
-	s.mu.Lock()
 	s.state = stateInvoking
 	s.cur = ev
 	s.mu.Unlock()
