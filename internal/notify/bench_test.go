@@ -3,7 +3,10 @@ package notify
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -131,4 +134,69 @@ func BenchmarkCommitWithEvents(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkLogAndState runs, from many goroutines, object-like
+// transactions that each write an event log record, each followed by the
+// transaction that records its delivery's state (as the async queue's
+// applier does): what the event log costs the single committer. wB/event
+// is the bytes the process wrote (bbolt's pages; Linux /proc/self/io).
+func BenchmarkLogAndState(b *testing.B) {
+	m, err := bolt.Open(filepath.Join(b.TempDir(), "meta.db"), bolt.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	svc := New(Config{Meta: m})
+	body := make([]byte, 300)
+	var n atomic.Int64
+	w0 := wchar(b)
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			key := fmt.Sprintf("k%09d", i)
+			var id string
+			err := m.Update(context.Background(), func(tx meta.Tx) error {
+				if err := tx.PutDoc("bench", key, body); err != nil {
+					return err
+				}
+				seq, err := tx.NextSeq()
+				if err != nil {
+					return err
+				}
+				id = logKey(seq)
+				return putRecord(tx, &Record{ID: id, Time: time.Now(), Updated: time.Now(), Event: "ObjectCreated:Put", Bucket: "b", Key: key,
+					Sequencer: formatSequencer(seq), ConfigurationID: "a", Function: "arn:aws:lambda:us-east-1:000000000000:function:f",
+					RequestID: "5a3d2e1f-0000-4000-8000-000000000000", SourceRequestID: "C3D13FE58DE4C810", State: StatePending})
+			})
+			if err == nil {
+				err = m.Update(context.Background(), func(tx meta.Tx) error {
+					return svc.Observe(tx, id, async.Observation{State: StateDelivered, Attempts: 1, RequestID: "5a3d2e1f-0000-4000-8000-000000000000", Time: time.Now()})
+				})
+			}
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(wchar(b)-w0)/float64(b.N), "wB/event")
+}
+
+// wchar is the bytes this process has written (Linux), 0 elsewhere.
+func wchar(b *testing.B) int64 {
+	raw, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "wchar: "); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
 }
