@@ -13,8 +13,8 @@ import (
 )
 
 // The HTTP/1.1 side of the Runtime API: one goroutine per runtime
-// connection reads requests with http.ReadRequest (which also decodes
-// chunked bodies and their trailers) and writes each response, headers
+// connection reads requests (see readRequest: the usual ones by hand,
+// any other with http.ReadRequest) and writes each response, headers
 // and body, with one write. It behaves on the wire as net/http's server
 // did: keep-alive, Connection: close, HTTP/1.0, Expect: 100-continue,
 // the Date header, header-size limits and its replies to malformed
@@ -152,7 +152,7 @@ func (s *Server) serveConn(nc net.Conn) {
 	defer c.close()
 	for {
 		c.cr.remain = maxHeaderBytes
-		req, err := http.ReadRequest(c.br)
+		req, err := c.readRequest()
 		if p := c.pending; p != nil {
 			// What follows a parked /next waits for its answer.
 			c.pending = nil
