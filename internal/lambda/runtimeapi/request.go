@@ -120,16 +120,15 @@ func quickRequest(br *bufio.Reader) *http.Request {
 		if !chunked {
 			return nil
 		}
-		req.Trailer = make(http.Header, 2)
+		// The declared names are checked as net/http checks them; the
+		// Trailer map is made when a trailer arrives (see readTrailer).
 		for rest, more := declared, true; more; {
 			var field []byte
 			field, rest, more = bytes.Cut(rest, []byte(","))
-			k := textproto.CanonicalMIMEHeaderKey(string(bytes.Trim(field, " \t")))
-			switch k {
-			case "", "Transfer-Encoding", "Trailer", "Content-Length":
+			field = bytes.Trim(field, " \t")
+			if len(field) == 0 || is(field, "Transfer-Encoding") || is(field, "Trailer") || is(field, "Content-Length") {
 				return nil
 			}
-			req.Trailer[k] = nil
 		}
 	}
 	req.URL = &url.URL{Path: target}

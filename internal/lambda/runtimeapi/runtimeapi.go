@@ -10,7 +10,6 @@
 package runtimeapi
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -516,14 +515,26 @@ func readBody(r *http.Request) ([]byte, int64, error) {
 		}
 		return body, r.ContentLength, nil
 	}
-	var b bytes.Buffer
-	n, err := b.ReadFrom(io.LimitReader(r.Body, MaxResponseSize+1))
-	if err != nil {
-		return nil, 0, errTruncated
+	// Chunked: most answers are small (a no-op's is "null"), so start
+	// small rather than at bytes.Buffer's 512 bytes.
+	b := make([]byte, 0, 64)
+	for int64(len(b)) <= MaxResponseSize {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Body.Read(b[len(b):min(cap(b), MaxResponseSize+1)])
+		b = b[:len(b)+n]
+		if err == io.EOF && len(b) <= MaxResponseSize {
+			return b, int64(len(b)), nil
+		}
+		if err == io.EOF {
+			return nil, int64(len(b)), errTooLarge
+		}
+		if err != nil {
+			return nil, 0, errTruncated
+		}
 	}
-	if n > MaxResponseSize {
-		m, _ := io.Copy(io.Discard, io.LimitReader(r.Body, 64<<20))
-		return nil, n + m, errTooLarge
-	}
-	return b.Bytes(), n, nil
+	n := int64(len(b))
+	m, _ := io.Copy(io.Discard, io.LimitReader(r.Body, 64<<20))
+	return nil, n + m, errTooLarge
 }

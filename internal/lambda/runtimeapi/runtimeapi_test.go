@@ -160,6 +160,18 @@ func TestInvokeCycle(t *testing.T) {
 	if o = <-s.Outcomes(); o.TooLarge || len(o.Payload) != MaxResponseSize {
 		t.Errorf("at limit: TooLarge=%v len=%d", o.TooLarge, len(o.Payload))
 	}
+
+	// Fifth: exactly the limit, chunked, is fine too.
+	next = nextAsync(t, base)
+	s.Dispatch(&Event{RequestID: "req-5", Deadline: deadline, Payload: []byte(`{}`)})
+	<-next
+	atLimit := io.MultiReader(bytes.NewReader(bytes.Repeat([]byte("a"), MaxResponseSize-1)), strings.NewReader("b"))
+	if r := do(t, "POST", base+"invocation/req-5/response", io.NopCloser(atLimit), nil); r.status != 202 {
+		t.Errorf("chunked at limit: %d %s", r.status, r.body)
+	}
+	if o = <-s.Outcomes(); o.TooLarge || len(o.Payload) != MaxResponseSize || o.Payload[MaxResponseSize-1] != 'b' {
+		t.Errorf("chunked at limit: TooLarge=%v len=%d", o.TooLarge, len(o.Payload))
+	}
 }
 
 func TestInitError(t *testing.T) {
