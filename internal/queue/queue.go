@@ -373,12 +373,19 @@ func (q *Queue) scan() {
 	defer tick.Stop()
 	full := true
 	for {
-		for _, it := range q.due(full) {
+		items := q.due(full)
+		for _, it := range items {
 			select {
 			case q.work <- it:
 			case <-q.stop:
 				return
 			}
+		}
+		if len(items) == scanBatch {
+			// More may be due: a backlog drains at the workers' pace,
+			// not a batch per kick or tick.
+			full = false
+			continue
 		}
 		select {
 		case <-q.stop:
@@ -390,6 +397,9 @@ func (q *Queue) scan() {
 		}
 	}
 }
+
+// scanBatch bounds the items one scan hands out.
+const scanBatch = 256
 
 // due returns up to a batch of due items that are not in flight, marking
 // them in flight.
@@ -426,7 +436,7 @@ func (q *Queue) due(full bool) []Item {
 			if err != nil {
 				return err
 			}
-			if d.Key > now || len(out) >= 256 {
+			if d.Key > now || len(out) >= scanBatch {
 				break
 			}
 			if q.taken(d.Key, g) {

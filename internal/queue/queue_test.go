@@ -271,3 +271,30 @@ func TestKickedScansFindEveryItem(t *testing.T) {
 		}
 	}
 }
+
+// TestBacklogDrainsWithoutPrompting queues more items than one scan hands
+// out before the queue starts, with no periodic scan and nothing added
+// afterwards: the scanner must carry on while scans come back full.
+func TestBacklogDrainsWithoutPrompting(t *testing.T) {
+	m := openStore(t, filepath.Join(t.TempDir(), "m.db"))
+	var handled atomic.Int32
+	q := New(Config{Meta: m, Name: "b", Workers: 4, Poll: time.Hour, Handler: func(ctx context.Context, it Item) Outcome {
+		handled.Add(1)
+		return Done()
+	}})
+	const n = 3*scanBatch + 10
+	err := m.Update(context.Background(), func(tx meta.Tx) error {
+		for i := range n {
+			if _, err := q.Add(tx, []byte(fmt.Sprint(i)), 0); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Start()
+	defer q.Close()
+	waitFor(t, "the backlog", func() bool { return handled.Load() == n })
+}
