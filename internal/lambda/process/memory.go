@@ -2,8 +2,10 @@ package process
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"strconv"
+	"syscall"
 )
 
 var pageSize = uint64(os.Getpagesize())
@@ -89,17 +91,29 @@ func GroupRSS(groups map[int]uint64) error {
 	return nil
 }
 
+// readProc reads the start of a /proc file into buf with raw system
+// calls: open, read, close (os.Open adds an os.File, four fcntl calls
+// and a failed epoll_ctl, and the watchdog reads every process's stat
+// five times a second).
 func readProc(dir []byte, file string, buf []byte) ([]byte, error) {
-	f, err := os.Open(string(append(dir, file...)))
+	fd, err := syscall.Open(string(append(dir, file...)), syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	n, err := f.Read(buf)
-	if n == 0 && err != nil {
-		return nil, err
+	defer syscall.Close(fd)
+	for {
+		n, err := syscall.Read(fd, buf)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return nil, io.EOF
+		}
+		return buf[:n], nil
 	}
-	return buf[:n], nil
 }
 
 // statusField parses "Name:   1234 kB" from /proc/PID/status, in bytes.
@@ -135,16 +149,32 @@ func parseStat(b []byte) (pgrp int, rss uint64, ok bool) {
 	if i < 0 {
 		return 0, 0, false
 	}
-	fields := bytes.Fields(b[i+1:])
-	// fields[0] is field 3 (state).
-	if len(fields) < 22 {
+	// Fields 3 onwards, separated by single spaces; field 5 is index 2
+	// and field 24 index 21 counting from field 3.
+	var pg, rs []byte
+	idx := 0
+	for rest := bytes.TrimSpace(b[i+1:]); len(rest) > 0 && idx <= 21; idx++ {
+		field := rest
+		if j := bytes.IndexByte(rest, ' '); j >= 0 {
+			field, rest = rest[:j], bytes.TrimLeft(rest[j+1:], " ")
+		} else {
+			rest = nil
+		}
+		switch idx {
+		case 2:
+			pg = field
+		case 21:
+			rs = field
+		}
+	}
+	if idx <= 21 {
 		return 0, 0, false
 	}
-	g, err := strconv.Atoi(string(fields[2]))
+	g, err := strconv.Atoi(string(pg))
 	if err != nil {
 		return 0, 0, false
 	}
-	r, err := strconv.ParseUint(string(fields[21]), 10, 64)
+	r, err := strconv.ParseUint(string(rs), 10, 64)
 	if err != nil {
 		return 0, 0, false
 	}
