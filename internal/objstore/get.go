@@ -312,7 +312,10 @@ type partsReader struct {
 	part   int
 	cur    io.Reader
 	file   blob.Reader
-	closed bool
+	// at is the offset within the current part's blob of the next byte,
+	// ahead the end of what was prefetched of it (copyPart).
+	at, ahead int64
+	closed    bool
 	// borrowed is set when the pins belong to someone else (a copy
 	// source), so Close must not release them.
 	borrowed bool
@@ -354,7 +357,7 @@ func (r *partsReader) WriteTo(w io.Writer) (int64, error) {
 				return total, err
 			}
 		}
-		n, err := io.Copy(w, r.cur)
+		n, err := r.copyPart(w)
 		total += n
 		r.off += n
 		r.remain -= n
@@ -364,6 +367,45 @@ func (r *partsReader) WriteTo(w io.Writer) (int64, error) {
 		}
 		if n == 0 && r.remain > 0 {
 			return total, io.ErrUnexpectedEOF
+		}
+	}
+	return total, nil
+}
+
+// sendWindow is how much of a part's blob WriteTo sends at a time, with
+// the reads of the next two windows started (prefetcher).
+const sendWindow = 8 << 20
+
+// prefetcher is a blob reader that can start reading a range before it is
+// asked for it (the disk store: posix_fadvise WILLNEED).
+type prefetcher interface{ Prefetch(off, n int64) }
+
+// copyPart sends the rest of the current part to w. From a blob store that
+// prefetches, it goes in windows of sendWindow bytes, each sent while the
+// next two are being read, each still handed to w as the bare file (so
+// net/http keeps using sendfile): a blob that is not in the page cache
+// (the disk store writes large ones past it) then streams at the disk's
+// read rate rather than at what the kernel's readahead keeps in flight.
+func (r *partsReader) copyPart(w io.Writer) (int64, error) {
+	lr, ok := r.cur.(*io.LimitedReader)
+	pf, ok2 := r.file.(prefetcher)
+	if !ok || !ok2 {
+		return io.Copy(w, r.cur)
+	}
+	var total int64
+	for lr.N > 0 {
+		end := r.at + lr.N
+		for r.ahead < min(r.at+2*sendWindow, end) {
+			n := min(sendWindow, end-r.ahead)
+			pf.Prefetch(r.ahead, n)
+			r.ahead += n
+		}
+		n, err := io.Copy(w, &io.LimitedReader{R: lr.R, N: min(sendWindow, lr.N)})
+		lr.N -= n
+		r.at += n
+		total += n
+		if err != nil || n == 0 {
+			return total, err
 		}
 	}
 	return total, nil
@@ -395,7 +437,7 @@ func (r *partsReader) next() error {
 				f.Close()
 				return err
 			}
-			r.part, r.file = i, f
+			r.part, r.file, r.at, r.ahead = i, f, within, within
 			var src io.Reader = f
 			if of, ok := f.(interface{ File() *os.File }); ok {
 				src = of.File()

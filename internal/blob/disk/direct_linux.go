@@ -1,0 +1,223 @@
+package disk
+
+import (
+	"errors"
+	"os"
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// A blob's first directAfter bytes are written through the page cache, the
+// rest with O_DIRECT: from the caller's memory to the device, in writes of
+// whole directAlign blocks from directAlign-aligned memory. Copying a large
+// body into the page cache costs more CPU than anything but its MD5 (on
+// this kind of VM the kernel's copy into freshly allocated page-cache pages
+// runs at ~1 GB/s), and many large writers at once meet dirty-page
+// writeback and fsyncs of each other's pages; a direct write does neither.
+// Small blobs, and the head of large ones, stay in the page cache, where
+// the GETs that often follow a PUT find them. The durability protocol does
+// not change: Commit still fsyncs the file (O_DIRECT alone makes neither
+// the device's cache nor the file's size and extents durable), renames it
+// and fsyncs the directory.
+const (
+	directAfter = 1 << 20
+	directAlign = 4096
+	// directStage is the size of the aligned buffer that collects bytes
+	// arriving in unaligned memory or in pieces that are not whole blocks.
+	directStage = 1 << 20
+)
+
+// directState is a writer's state of direct writing.
+type directState struct {
+	// on: the file is in O_DIRECT mode. off: direct writing is not to be
+	// tried (not wanted, or the file system refused it).
+	on, off bool
+	// stage holds staged bytes that wait for a whole block (or for Commit).
+	stage  *[]byte
+	staged int
+}
+
+// stagePool recycles the aligned stages of direct writers.
+var stagePool = sync.Pool{New: func() any { b := alignedBuffer(directStage); return &b }}
+
+// write writes p through the page cache until the blob passes directAfter
+// bytes, and with O_DIRECT from there.
+func (w *writer) write(p []byte) (int, error) {
+	total := len(p)
+	if !w.dio.on && !w.dio.off && w.written+int64(len(p)) > directAfter {
+		// Not yet switched, so w.written <= directAfter, which is aligned.
+		head := int(directAfter - w.written)
+		if n, err := w.writeBuffered(p[:head]); err != nil {
+			return n, err
+		}
+		p = p[head:]
+		w.startDirect()
+	}
+	if !w.dio.on {
+		n, err := w.writeBuffered(p)
+		return total - len(p) + n, err
+	}
+	n, err := w.writeDirect(p)
+	return total - len(p) + n, err
+}
+
+// startDirect switches the file to O_DIRECT, after starting writeback of
+// what went through the page cache so far. If the file system refuses,
+// the writer stays in the page cache.
+func (w *writer) startDirect() {
+	if w.written > w.flushed {
+		startWriteback(w.f, w.flushed, w.written-w.flushed)
+		w.flushed = w.written
+	}
+	if err := setDirect(w.f, true); err != nil {
+		w.dio.off = true
+		return
+	}
+	w.dio.on = true
+}
+
+// writeDirect writes p with O_DIRECT: straight from p while p is aligned
+// and nothing is staged, else through the stage. Bytes short of a whole
+// stage wait there for the next Write or for Commit. It returns how many
+// bytes of p are in the file or the stage.
+func (w *writer) writeDirect(p []byte) (int, error) {
+	done := 0
+	for len(p) > 0 {
+		if !w.dio.on {
+			// A direct write was refused with the stage empty: the rest
+			// goes through the page cache.
+			n, err := w.writeBuffered(p)
+			return done + n, err
+		}
+		if w.dio.staged == 0 && len(p) >= directAlign && aligned(p) {
+			k := len(p) &^ (directAlign - 1)
+			if err := w.flushDirect(p[:k]); err != nil {
+				return done, err
+			}
+			done += k
+			p = p[k:]
+			continue
+		}
+		if w.dio.stage == nil {
+			w.dio.stage = stagePool.Get().(*[]byte)
+		}
+		st := *w.dio.stage
+		m := copy(st[w.dio.staged:], p)
+		w.dio.staged += m
+		p = p[m:]
+		if w.dio.staged == len(st) {
+			w.dio.staged = 0
+			if err := w.flushDirect(st); err != nil {
+				return done, err
+			}
+		}
+		done += m
+	}
+	return done, nil
+}
+
+// flushDirect writes p, which is meant to be aligned and whole blocks, with
+// O_DIRECT. A file system that takes O_DIRECT at fcntl but refuses the
+// write (EINVAL, nothing written) gets p and everything after it through
+// the page cache.
+func (w *writer) flushDirect(p []byte) error {
+	n, err := w.f.Write(p)
+	w.written += int64(n)
+	w.flushed = w.written
+	if err == nil {
+		return nil
+	}
+	if n != 0 || !errors.Is(err, unix.EINVAL) {
+		return err
+	}
+	if err := setDirect(w.f, false); err != nil {
+		return err
+	}
+	w.dio.on, w.dio.off = false, true
+	_, err = w.writeBuffered(p)
+	return err
+}
+
+// finishDirect writes what waits in the stage, before Commit's fsync: its
+// whole blocks with O_DIRECT, then the last partial block through the page
+// cache, with O_DIRECT cleared (a direct write must be whole blocks, and
+// padding it would mean truncating the file afterwards).
+func (w *writer) finishDirect() error {
+	defer w.releaseStage()
+	if !w.dio.on || w.dio.staged == 0 {
+		return nil
+	}
+	st := (*w.dio.stage)[:w.dio.staged]
+	w.dio.staged = 0
+	if k := len(st) &^ (directAlign - 1); k > 0 {
+		if err := w.flushDirect(st[:k]); err != nil {
+			return err
+		}
+		st = st[k:]
+	}
+	if len(st) == 0 {
+		return nil
+	}
+	if w.dio.on {
+		if err := setDirect(w.f, false); err != nil {
+			return err
+		}
+		w.dio.on = false
+	}
+	_, err := w.writeBuffered(st)
+	return err
+}
+
+// releaseStage returns the stage to its pool.
+func (w *writer) releaseStage() {
+	if w.dio.stage != nil {
+		stagePool.Put(w.dio.stage)
+		w.dio.stage, w.dio.staged = nil, 0
+	}
+}
+
+// setDirect sets or clears O_DIRECT on f.
+func setDirect(f *os.File, on bool) error {
+	flags, err := unix.FcntlInt(f.Fd(), unix.F_GETFL, 0)
+	if err != nil {
+		return err
+	}
+	if on {
+		flags |= unix.O_DIRECT
+	} else {
+		flags &^= unix.O_DIRECT
+	}
+	_, err = unix.FcntlInt(f.Fd(), unix.F_SETFL, flags)
+	return err
+}
+
+// alignedBuffer returns n bytes starting at a directAlign boundary.
+func alignedBuffer(n int) []byte {
+	b := make([]byte, n+directAlign)
+	off := 0
+	if r := int(uintptr(unsafe.Pointer(&b[0])) % directAlign); r != 0 {
+		off = directAlign - r
+	}
+	return b[off : off+n : off+n]
+}
+
+// aligned reports whether p starts at a directAlign boundary.
+func aligned(p []byte) bool {
+	return uintptr(unsafe.Pointer(unsafe.SliceData(p)))%directAlign == 0
+}
+
+// adviseSequential tells the kernel f is about to be read from start to
+// end, which doubles its readahead window. A large blob written with
+// O_DIRECT is not in the page cache, and reading it with the default
+// window (sendfile's pieces, a GET) ran at 250–1,000 MB/s here against
+// 1.1–1.2 GB/s with the hint.
+func adviseSequential(f *os.File) {
+	_ = unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_SEQUENTIAL)
+}
+
+// adviseWillNeed starts reading [off, off+n) of f into the page cache.
+func adviseWillNeed(f *os.File, off, n int64) {
+	_ = unix.Fadvise(int(f.Fd()), off, n, unix.FADV_WILLNEED)
+}

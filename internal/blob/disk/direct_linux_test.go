@@ -1,0 +1,406 @@
+package disk
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sluicehq/sluice/internal/blob/blobtest"
+)
+
+// randomBytes returns n pseudo-random bytes from seed.
+func randomBytes(seed uint64, n int) []byte {
+	r := rand.New(rand.NewPCG(seed, 7))
+	b := make([]byte, n)
+	for i := 0; i+8 <= n; i += 8 {
+		v := r.Uint64()
+		for j := range 8 {
+			b[i+j] = byte(v >> (8 * j))
+		}
+	}
+	for i := n &^ 7; i < n; i++ {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+// directSupported reports whether the file system of dir takes a whole,
+// aligned block written with O_DIRECT and refuses a partial one, as
+// ext4 and xfs do.
+func directSupported(t *testing.T, dir string) bool {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(dir, "probe"), os.O_CREATE|os.O_WRONLY|syscall.O_DIRECT, 0o600)
+	if err != nil {
+		return false
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	if _, err := f.Write(alignedBuffer(directAlign)); err != nil {
+		return false
+	}
+	_, err = f.Write(make([]byte, 100))
+	return errors.Is(err, unix.EINVAL)
+}
+
+// resident counts the pages of the file at path that are in the page cache.
+func resident(t *testing.T, path string) int {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() == 0 {
+		return 0
+	}
+	m, err := unix.Mmap(int(f.Fd()), 0, int(fi.Size()), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(m)
+	vec := make([]byte, (len(m)+os.Getpagesize()-1)/os.Getpagesize())
+	if _, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)), uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
+		t.Fatal(errno)
+	}
+	n := 0
+	for _, v := range vec {
+		n += int(v & 1)
+	}
+	return n
+}
+
+// writeIn writes data to w in pieces of the given sizes (cycled), each
+// taken from src, a buffer that holds data at offset off (so that the
+// pieces' memory alignment can be chosen).
+func writeIn(t *testing.T, w *writer, src []byte, off int, data []byte, pieces []int) {
+	t.Helper()
+	copy(src[off:], data)
+	for i, at := 0, 0; at < len(data); i++ {
+		n := min(pieces[i%len(pieces)], len(data)-at)
+		m, err := w.Write(src[off+at : off+at+n])
+		if err != nil || m != n {
+			t.Fatalf("Write of %d bytes at %d = %d, %v", n, at, m, err)
+		}
+		at += n
+	}
+}
+
+// TestDirectWriter writes blobs of aligned and unaligned sizes, from
+// aligned and unaligned memory, in whole and odd pieces, and checks that
+// each reads back byte-identical, that the bytes past the first MiB went
+// past the page cache where the file system supports O_DIRECT, and that
+// small blobs stay buffered.
+func TestDirectWriter(t *testing.T) {
+	root := t.TempDir()
+	s, err := Open(root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct := directSupported(t, root)
+	t.Logf("O_DIRECT on %s: %v", root, direct)
+	sizes := []int{0, 1, 4095, 4096, 1 << 20, 1<<20 + 1, 1<<20 + 4096, 1<<20 + 4097, 3<<20 + 123, 5 << 20, 8<<20 + 65537}
+	patterns := []struct {
+		name   string
+		off    int // offset of the data in an aligned source buffer
+		pieces []int
+	}{
+		{"whole", 0, []int{1 << 30}},
+		{"MiB-aligned", 0, []int{1 << 20}},
+		{"MiB-unaligned-memory", 1, []int{1 << 20}},
+		{"odd", 0, []int{65521}},
+		{"mixed", 512, []int{4096, 1 << 20, 100, 3 << 20, 1}},
+	}
+	src := alignedBuffer(10<<20 + directAlign)
+	for _, size := range sizes {
+		for _, p := range patterns {
+			t.Run(fmt.Sprintf("%d/%s", size, p.name), func(t *testing.T) {
+				data := randomBytes(uint64(size)+uint64(p.off), size)
+				bw, err := s.Create(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				w := bw.(*writer)
+				writeIn(t, w, src, p.off, data, p.pieces)
+				wentDirect := w.dio.on
+				if want := direct && size > directAfter; wentDirect != want {
+					t.Errorf("in O_DIRECT mode after the writes = %v, want %v", wentDirect, want)
+				}
+				tmp := w.f.Name()
+				id, err := w.Commit()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("temporary file still there after Commit: %v", err)
+				}
+				path := s.path(id)
+				if wentDirect {
+					// Only the buffered head and the last partial block
+					// may be in the page cache.
+					max := directAfter/os.Getpagesize() + 1
+					if n := resident(t, path); n > max {
+						t.Errorf("%d pages of the blob in the page cache, want at most %d", n, max)
+					}
+				}
+				fl := w.f
+				if flags, err := unix.FcntlInt(fl.Fd(), unix.F_GETFL, 0); err == nil {
+					t.Errorf("file still open after Commit (flags %#x)", flags)
+				}
+				if got := blobtest.MustRead(t, s, id); !bytes.Equal(got, data) {
+					t.Fatalf("blob of %d bytes reads back different (%d bytes)", size, len(got))
+				}
+				fi, err := os.Stat(path)
+				if err != nil || fi.Size() != int64(size) {
+					t.Errorf("file size = %v, %v; want %d", fi.Size(), err, size)
+				}
+			})
+		}
+	}
+}
+
+// TestDirectWriteRefused makes the kernel refuse a direct write (a length
+// that is not a whole number of blocks, EINVAL) and checks the writer goes
+// on through the page cache with the content intact.
+func TestDirectWriteRefused(t *testing.T) {
+	root := t.TempDir()
+	if !directSupported(t, root) {
+		t.Skipf("the file system of %s does not refuse partial O_DIRECT writes", root)
+	}
+	s, err := Open(root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := randomBytes(3, 4<<20+777)
+	bw, err := s.Create(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bw.(*writer)
+	head := 2<<20 + 8192
+	if n, err := w.Write(data[:head]); err != nil || n != head {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	if !w.dio.on {
+		t.Fatal("not in O_DIRECT mode after 2 MiB")
+	}
+	// 100 bytes at an aligned offset: the file system takes O_DIRECT but
+	// not this write.
+	if err := w.flushDirect(data[head : head+100]); err != nil {
+		t.Fatalf("flushDirect of a partial block: %v", err)
+	}
+	if w.dio.on || !w.dio.off {
+		t.Errorf("after a refused write: on=%v off=%v, want the page cache from now on", w.dio.on, w.dio.off)
+	}
+	flags, err := unix.FcntlInt(w.f.Fd(), unix.F_GETFL, 0)
+	if err != nil || flags&unix.O_DIRECT != 0 {
+		t.Errorf("file flags %#x, %v: O_DIRECT still set", flags, err)
+	}
+	rest := data[head+100:]
+	if n, err := w.Write(rest); err != nil || n != len(rest) {
+		t.Fatalf("Write after the fallback = %d, %v", n, err)
+	}
+	id, err := w.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := blobtest.MustRead(t, s, id); !bytes.Equal(got, data) {
+		t.Fatal("blob reads back different after the fallback")
+	}
+}
+
+// TestDirectOnTmpfs writes large blobs on tmpfs (what /dev/shm is), which
+// takes or refuses O_DIRECT depending on the kernel: either way the blobs
+// read back intact.
+func TestDirectOnTmpfs(t *testing.T) {
+	var st unix.Statfs_t
+	if err := unix.Statfs("/dev/shm", &st); err != nil || st.Type != unix.TMPFS_MAGIC {
+		t.Skip("no tmpfs at /dev/shm")
+	}
+	root, err := os.MkdirTemp("/dev/shm", "sluice-disk-test-")
+	if err != nil {
+		t.Skipf("/dev/shm: %v", err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	s, err := Open(root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, size := range []int{1<<20 + 1, 3<<20 + 4096, 6<<20 + 333} {
+		data := randomBytes(uint64(i), size)
+		id := blobtest.MustPut(t, s, data, 1<<20, 65521)
+		if got := blobtest.MustRead(t, s, id); !bytes.Equal(got, data) {
+			t.Errorf("%d-byte blob on tmpfs reads back different", size)
+		}
+	}
+}
+
+// TestDirectAbort checks that an abandoned or failed direct writer leaves
+// nothing, and that its stage goes back to the pool.
+func TestDirectAbort(t *testing.T) {
+	root := t.TempDir()
+	s, err := Open(root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bw, err := s.Create(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bw.(*writer)
+	data := randomBytes(9, 3<<20+5)
+	if _, err := w.Write(data[1:]); err != nil { // unaligned memory: staged
+		t.Fatal(err)
+	}
+	if directSupported(t, root) && w.dio.stage == nil {
+		t.Error("unaligned bytes written directly without a stage")
+	}
+	if err := w.Abort(); err != nil {
+		t.Fatal(err)
+	}
+	if w.dio.stage != nil {
+		t.Error("stage kept after Abort")
+	}
+	if entries, _ := os.ReadDir(filepath.Join(root, "tmp")); len(entries) != 0 {
+		t.Errorf("tmp/ after Abort: %d entries", len(entries))
+	}
+	if _, err := w.Commit(); err == nil {
+		t.Error("Commit after Abort succeeded")
+	}
+}
+
+// The crash test's child: it writes blobs past directAfter and prints each
+// committed one ("id seed size"), then starts one more, prints "writing"
+// halfway and waits to be killed.
+const crashChildEnv = "SLUICE_DISK_CRASH_CHILD"
+
+func TestMain(m *testing.M) {
+	if root := os.Getenv(crashChildEnv); root != "" {
+		os.Exit(crashChild(root))
+	}
+	os.Exit(m.Run())
+}
+
+func crashChild(root string) int {
+	s, err := Open(root, Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	put := func(seed uint64, size int, commit bool) (string, error) {
+		w, err := s.Create(context.Background())
+		if err != nil {
+			return "", err
+		}
+		data := randomBytes(seed, size)
+		for at := 0; at < len(data); at += 1 << 20 {
+			if _, err := w.Write(data[at:min(at+1<<20, len(data))]); err != nil {
+				return "", err
+			}
+			if !commit && at >= len(data)/2 {
+				fmt.Println("writing")
+				time.Sleep(time.Hour)
+			}
+		}
+		return w.Commit()
+	}
+	for i := range 6 {
+		seed, size := uint64(100+i), 1<<20+i*(1<<20)+i*1234
+		id, err := put(seed, size, true)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Printf("%s %d %d\n", id, seed, size)
+	}
+	put(999, 16<<20+5, false)
+	return 1
+}
+
+// TestDirectCrash kills a process with SIGKILL while it writes a large blob
+// with O_DIRECT, after it committed others: every committed blob reads back
+// byte-identical, the half-written one is nowhere, and Open clears tmp/.
+func TestDirectCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a child process")
+	}
+	root := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), crashChildEnv+"="+root)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	type committed struct {
+		id         string
+		seed, size int
+	}
+	var acked []committed
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "writing" {
+			break
+		}
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			t.Fatalf("child said %q", line)
+		}
+		seed, _ := strconv.Atoi(f[1])
+		size, _ := strconv.Atoi(f[2])
+		acked = append(acked, committed{f[0], seed, size})
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if len(acked) != 6 {
+		t.Fatalf("child committed %d blobs before the kill, want 6", len(acked))
+	}
+	if entries, _ := os.ReadDir(filepath.Join(root, "tmp")); len(entries) != 1 {
+		t.Errorf("tmp/ before reopening: %d entries, want the half-written blob", len(entries))
+	}
+	s, err := Open(root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range acked {
+		if got := blobtest.MustRead(t, s, c.id); !bytes.Equal(got, randomBytes(uint64(c.seed), c.size)) {
+			t.Errorf("blob %s (%d bytes) reads back different after the kill", c.id, c.size)
+		}
+	}
+	var ids []string
+	if err := s.Walk(context.Background(), func(id string, _ time.Time) error {
+		ids = append(ids, id)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != len(acked) {
+		t.Errorf("Walk after the kill found %d blobs, want the %d committed", len(ids), len(acked))
+	}
+	if entries, _ := os.ReadDir(filepath.Join(root, "tmp")); len(entries) != 0 {
+		t.Errorf("tmp/ after Open: %d entries", len(entries))
+	}
+}
