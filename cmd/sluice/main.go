@@ -17,6 +17,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/batch"
 	"github.com/sluicehq/sluice/internal/bench"
+	"github.com/sluicehq/sluice/internal/lambda/async"
 	"github.com/sluicehq/sluice/internal/server"
 )
 
@@ -111,6 +112,8 @@ func runServer(ctx context.Context, args []string, getenv func(string) string, s
 	fnConcurrency := fs.Int("function-concurrency", 0, "maximum concurrent function invocations (0: engine default)")
 	fnNice := fs.Int("function-nice", defaultFunctionNice,
 		"run function processes this much nicer than the server (0..19; 0: same priority), so that S3 requests win a CPU that functions saturate")
+	deliveryDefer := fs.Duration("delivery-defer", async.DefaultMaxDefer,
+		"longest an asynchronous invocation or S3 event delivery waits, durably queued, while S3 requests saturate the server (0: deliver at once, competing with S3 requests)")
 	batchJobs := fs.Int("batch-jobs", 0, "Batch Operations jobs that run at once; the others wait by priority (0: default 4)")
 	batchConcurrency := fs.Int("batch-concurrency", 0, "tasks of one Batch Operations job in flight after its ramp-up (0: default 64)")
 	pprofAddr := fs.String("pprof", "", "serve Go's profiling endpoints (/debug/pprof/) on this loopback `address`, e.g. 127.0.0.1:6060 (off when empty)")
@@ -121,6 +124,9 @@ func runServer(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *deliveryDefer < 0 {
+		return fmt.Errorf("--delivery-defer must not be negative, got %s", *deliveryDefer)
 	}
 	if *fnNice < 0 || *fnNice > 19 {
 		return fmt.Errorf("--function-nice must be in 0..19, got %d", *fnNice)
@@ -151,6 +157,7 @@ func runServer(ctx context.Context, args []string, getenv func(string) string, s
 		Logger:          log,
 		Functions: server.FunctionsConfig{
 			Python: *python, Node: *node, MaxConcurrency: *fnConcurrency, Nice: *fnNice,
+			Async: async.Options{MaxDefer: *deliveryDefer}, NoDefer: *deliveryDefer == 0,
 		},
 		LegacyBucketDefaults: *legacyBuckets,
 		DefaultEncryption:    *defaultSSE,

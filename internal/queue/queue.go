@@ -103,6 +103,11 @@ type Config struct {
 	Logger *slog.Logger
 	// Now returns the current time (tests); nil means time.Now.
 	Now func() time.Time
+	// Admit, if set, is called by a worker before it hands an item to
+	// Handler, and may hold the item back (background work yielding to
+	// the server's clients, package load). An error — ctx ended: the
+	// queue is stopping — leaves the item in the store unhandled.
+	Admit func(ctx context.Context, it Item) error
 }
 
 // Queue is a durable work queue. Start it to run its workers.
@@ -502,6 +507,12 @@ type handled struct {
 
 func (q *Queue) worker(ctx context.Context) {
 	for it := range q.work {
+		if q.cfg.Admit != nil {
+			if err := q.cfg.Admit(ctx, it); err != nil {
+				q.release(it.key, false) // handled after the next Start
+				continue
+			}
+		}
 		q.outcomes <- handled{it, q.cfg.Handler(ctx, it)}
 	}
 }

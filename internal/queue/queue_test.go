@@ -298,3 +298,50 @@ func TestBacklogDrainsWithoutPrompting(t *testing.T) {
 	defer q.Close()
 	waitFor(t, "the backlog", func() bool { return handled.Load() == n })
 }
+
+// TestAdmit holds items back while Admit says so, and leaves an item that
+// was never admitted in the store when the queue stops.
+func TestAdmit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.db")
+	m := openStore(t, path)
+	gate := make(chan struct{})
+	var handled atomic.Int32
+	q := New(Config{Meta: m, Name: "a", Workers: 2,
+		Admit: func(ctx context.Context, it Item) error {
+			select {
+			case <-gate:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		},
+		Handler: func(ctx context.Context, it Item) Outcome {
+			handled.Add(1)
+			return Done()
+		}})
+	q.Start()
+	if _, err := q.Enqueue(context.Background(), []byte("held"), 0); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := handled.Load(); n != 0 {
+		t.Fatalf("%d items handled while Admit held them", n)
+	}
+	q.Close()
+	if l, err := q.Len(context.Background()); err != nil || l != 1 {
+		t.Fatalf("after Close with an item held: Len = %d, %v; want 1", l, err)
+	}
+
+	// The next run admits it.
+	close(gate)
+	q2 := New(Config{Meta: m, Name: "a", Workers: 2,
+		Admit:   func(ctx context.Context, it Item) error { <-gate; return nil },
+		Handler: func(ctx context.Context, it Item) Outcome { handled.Add(1); return Done() }})
+	q2.Start()
+	defer q2.Close()
+	waitFor(t, "the held item", func() bool { return handled.Load() == 1 })
+	waitFor(t, "an empty queue", func() bool {
+		l, _ := q2.Len(context.Background())
+		return l == 0
+	})
+}

@@ -33,6 +33,7 @@ import (
 	"github.com/sluicehq/sluice/internal/lambda/async"
 	"github.com/sluicehq/sluice/internal/lambda/engine"
 	"github.com/sluicehq/sluice/internal/lambdaapi"
+	"github.com/sluicehq/sluice/internal/load"
 	"github.com/sluicehq/sluice/internal/meta/bolt"
 	"github.com/sluicehq/sluice/internal/notify"
 	"github.com/sluicehq/sluice/internal/objectlambda"
@@ -101,8 +102,13 @@ type FunctionsConfig struct {
 	// requests win the CPU when the machine is saturated.
 	Nice int
 	// Async tunes asynchronous invocation (retry delays, backoff,
-	// workers); zero values are AWS's defaults.
+	// workers); zero values are AWS's defaults. Async.MaxDefer is how
+	// long a delivery may be held back while S3 requests saturate the
+	// node (package load; 0: async.DefaultMaxDefer).
 	Async async.Options
+	// NoDefer delivers asynchronous invocations and S3 events as soon as
+	// a worker is free, however busy the node is with S3 requests.
+	NoDefer bool
 	// EventLog bounds the log of S3 event deliveries (sluice events):
 	// finished deliveries are kept for EventLogRetention (default 24 h)
 	// and at most EventLogKeep of them (default 10,000).
@@ -130,7 +136,9 @@ type Server struct {
 	olambda *objectlambda.Service
 	batch   *batch.Service
 	handler http.Handler
-	creds   Credentials
+	// foreground counts the S3 requests in flight (see package load).
+	foreground *load.Gauge
+	creds      Credentials
 	// Generated is set when the credentials were created by this Open.
 	Generated bool
 
@@ -209,7 +217,9 @@ func Open(cfg Config) (*Server, error) {
 		LegacyBucketDefaults: cfg.LegacyBucketDefaults, Notifications: s.notify,
 		AccessPoints: aps, ObjectLambda: s.olambda,
 	})
-	rt := router.New(s3h)
+	// S3 requests are the foreground that deliveries yield to.
+	s.foreground = load.New(0)
+	rt := router.New(s.foreground.Handler(s3h))
 	rt.Handle(router.Admin, adminapi.New(adminapi.Config{IAM: ids, Verifier: verifier, Events: s.notify, Logger: log}))
 	rt.Handle(router.IAM, iamapi.New(iamapi.Config{IAM: ids, Verifier: verifier, Logger: log}))
 	s.control = s3control.New(s3control.Config{IAM: ids, Verifier: verifier, AccountID: cfg.AccountID, Logger: log})
@@ -237,6 +247,9 @@ func Open(cfg Config) (*Server, error) {
 			Meta: m, Dir: async.Dir(cfg.DataDir), Options: cfg.Functions.Async, Logger: log,
 			Objects:  objectWriter{store: s.store, owner: iam.CanonicalID(cfg.AccountID, ""), origin: objstore.Origin{PrincipalID: cfg.AccountID}},
 			Observer: s.notify,
+		}
+		if !cfg.Functions.NoDefer {
+			acfg.Foreground = s.foreground
 		}
 		if s.engine != nil {
 			acfg.Logs = s.engine.Logs()

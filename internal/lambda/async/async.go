@@ -114,6 +114,22 @@ type Options struct {
 	BackoffMax time.Duration
 	// Poll is how often the queue looks for due events unprompted.
 	Poll time.Duration
+	// MaxDefer is the longest an event waits, counted from when it was
+	// accepted, while Config.Foreground reports the server saturated
+	// (default DefaultMaxDefer).
+	MaxDefer time.Duration
+}
+
+// DefaultMaxDefer is how long an event may be held back for the server's
+// clients: within the minute or so AWS documents for S3 event
+// notifications to arrive.
+const DefaultMaxDefer = 30 * time.Second
+
+// Foreground is the server's load from its clients (*load.Gauge).
+type Foreground interface {
+	// Wait returns once the server is not saturated by its clients, or
+	// at deadline, or with ctx's error when ctx ends first.
+	Wait(ctx context.Context, deadline time.Time) error
 }
 
 // Config configures a Queue.
@@ -130,6 +146,12 @@ type Config struct {
 	// Observer, if set, is told what became of each attempt at an event
 	// added with a reference (AddTx), in the transaction that records it.
 	Observer Observer
+	// Foreground, if set, holds deliveries back (each at most MaxDefer
+	// after its event was accepted) while the server's clients saturate
+	// it: deliveries are background work, and a burst of S3 requests runs
+	// at full speed while the events it causes wait, durably, in the
+	// queue. Nil delivers every event as soon as a worker is free.
+	Foreground Foreground
 	Options
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
@@ -170,6 +192,9 @@ func New(cfg Config) (*Queue, error) {
 	if cfg.BackoffMax <= 0 {
 		cfg.BackoffMax = DefaultBackoffMax
 	}
+	if cfg.MaxDefer <= 0 {
+		cfg.MaxDefer = DefaultMaxDefer
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -182,10 +207,16 @@ func New(cfg Config) (*Queue, error) {
 		return nil, err
 	}
 	q := &Queue{cfg: cfg, log: log, failed: failed}
-	q.q = queue.New(queue.Config{
+	qc := queue.Config{
 		Meta: cfg.Meta, Name: queueName, Handler: q.handle,
 		Workers: cfg.Workers, Poll: cfg.Poll, Logger: log, Now: cfg.Now,
-	})
+	}
+	if fg := cfg.Foreground; fg != nil {
+		qc.Admit = func(ctx context.Context, it queue.Item) error {
+			return fg.Wait(ctx, it.Enqueued.Add(cfg.MaxDefer))
+		}
+	}
+	q.q = queue.New(qc)
 	return q, nil
 }
 

@@ -164,7 +164,7 @@ func newHarness(t *testing.T, eng *fakeEngine) *harness {
 }
 
 // newObservedHarness is newHarness with an Observer.
-func newObservedHarness(t *testing.T, eng *fakeEngine, obs Observer) *harness {
+func newObservedHarness(t *testing.T, eng *fakeEngine, obs Observer, opts ...func(*Config)) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	m, err := bolt.Open(filepath.Join(dir, "meta.db"), bolt.Options{NoSync: true})
@@ -177,7 +177,11 @@ func newObservedHarness(t *testing.T, eng *fakeEngine, obs Observer) *harness {
 	}
 	h := &harness{t: t, eng: eng, objs: &fakeObjects{}, logs: &fakeLogs{}, clock: &clock{}, dir: filepath.Join(dir, "async")}
 	h.meta = m
-	h.q, err = New(Config{Meta: m, Dir: h.dir, Objects: h.objs, Logs: h.logs, Options: testOptions, Now: h.clock.now, Observer: obs})
+	cfg := Config{Meta: m, Dir: h.dir, Objects: h.objs, Logs: h.logs, Options: testOptions, Now: h.clock.now, Observer: obs}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	h.q, err = New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -775,4 +779,64 @@ func TestDeliversItemsStoredInTheOldForm(t *testing.T) {
 	if obs.builds != 0 || strings.Join(obs.states, " ") != "00000000000000aa:delivered" {
 		t.Errorf("%d builds, observed %v", obs.builds, obs.states)
 	}
+}
+
+// busyForeground is a Foreground that is saturated while busy is set.
+type busyForeground struct {
+	busy      atomic.Bool
+	mu        sync.Mutex
+	deadlines []time.Time
+}
+
+func (f *busyForeground) Wait(ctx context.Context, deadline time.Time) error {
+	f.mu.Lock()
+	f.deadlines = append(f.deadlines, deadline)
+	f.mu.Unlock()
+	for f.busy.Load() && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
+	return nil
+}
+
+func TestDeliveriesYieldToForeground(t *testing.T) {
+	const maxDefer = 300 * time.Millisecond
+	fg := &busyForeground{}
+	fg.busy.Store(true)
+	eng := &fakeEngine{}
+	h := newObservedHarness(t, eng, nil, func(c *Config) {
+		c.Foreground = fg
+		c.MaxDefer = maxDefer
+	})
+	h.create("f")
+
+	// Held while the foreground is saturated, delivered when it is not.
+	h.invoke("f", "", `{"n":1}`)
+	time.Sleep(maxDefer / 3)
+	if n := len(eng.callsOf("f")); n != 0 {
+		t.Fatalf("%d deliveries while the foreground was saturated", n)
+	}
+	fg.busy.Store(false)
+	eventually(t, "the held event", func() bool { return len(eng.callsOf("f")) == 1 })
+	h.idle()
+
+	// A saturation that lasts releases an event MaxDefer after it was
+	// accepted, not later.
+	fg.busy.Store(true)
+	accepted := time.Now()
+	h.invoke("f", "", `{"n":2}`)
+	eventually(t, "the deferred event", func() bool { return len(eng.callsOf("f")) == 2 })
+	if d := time.Since(accepted); d < maxDefer {
+		t.Errorf("delivered %v after acceptance while saturated, before MaxDefer (%v)", d, maxDefer)
+	}
+	fg.mu.Lock()
+	last := fg.deadlines[len(fg.deadlines)-1]
+	fg.mu.Unlock()
+	if d := last.Sub(accepted); d < maxDefer-50*time.Millisecond || d > maxDefer+50*time.Millisecond {
+		t.Errorf("deadline given to Wait is %v after acceptance, want MaxDefer (%v)", d, maxDefer)
+	}
+	h.idle()
 }
