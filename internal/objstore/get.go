@@ -312,10 +312,9 @@ type partsReader struct {
 	part   int
 	cur    io.Reader
 	file   blob.Reader
-	// at is the offset within the current part's blob of the next byte,
-	// ahead the end of what was prefetched of it (copyPart).
-	at, ahead int64
-	closed    bool
+	// at is the offset within the current part's blob of the next byte.
+	at     int64
+	closed bool
 	// borrowed is set when the pins belong to someone else (a copy
 	// source), so Close must not release them.
 	borrowed bool
@@ -372,43 +371,26 @@ func (r *partsReader) WriteTo(w io.Writer) (int64, error) {
 	return total, nil
 }
 
-// sendWindow is how much of a part's blob WriteTo sends at a time, with
-// the reads of the next two windows started (prefetcher).
-const sendWindow = 8 << 20
+// sender is a blob reader that writes a range of its blob to a writer
+// itself (the disk store reads large blobs past the page cache, small ones
+// with sendfile).
+type sender interface {
+	SendTo(w io.Writer, off, n int64) (int64, error)
+}
 
-// prefetcher is a blob reader that can start reading a range before it is
-// asked for it (the disk store: posix_fadvise WILLNEED).
-type prefetcher interface{ Prefetch(off, n int64) }
-
-// copyPart sends the rest of the current part to w. From a blob store that
-// prefetches, it goes in windows of sendWindow bytes, each sent while the
-// next two are being read, each still handed to w as the bare file (so
-// net/http keeps using sendfile): a blob that is not in the page cache
-// (the disk store writes large ones past it) then streams at the disk's
-// read rate rather than at what the kernel's readahead keeps in flight.
+// copyPart sends the rest of the current part to w: through the blob
+// store's own SendTo where it has one, else by io.Copy (which hands the
+// bare file to net/http, for sendfile).
 func (r *partsReader) copyPart(w io.Writer) (int64, error) {
 	lr, ok := r.cur.(*io.LimitedReader)
-	pf, ok2 := r.file.(prefetcher)
+	s, ok2 := r.file.(sender)
 	if !ok || !ok2 {
 		return io.Copy(w, r.cur)
 	}
-	var total int64
-	for lr.N > 0 {
-		end := r.at + lr.N
-		for r.ahead < min(r.at+2*sendWindow, end) {
-			n := min(sendWindow, end-r.ahead)
-			pf.Prefetch(r.ahead, n)
-			r.ahead += n
-		}
-		n, err := io.Copy(w, &io.LimitedReader{R: lr.R, N: min(sendWindow, lr.N)})
-		lr.N -= n
-		r.at += n
-		total += n
-		if err != nil || n == 0 {
-			return total, err
-		}
-	}
-	return total, nil
+	n, err := s.SendTo(w, r.at, lr.N)
+	lr.N -= n
+	r.at += n
+	return n, err
 }
 
 // next opens the part containing r.off, positioned at it.
@@ -437,7 +419,7 @@ func (r *partsReader) next() error {
 				f.Close()
 				return err
 			}
-			r.part, r.file, r.at, r.ahead = i, f, within, within
+			r.part, r.file, r.at = i, f, within
 			var src io.Reader = f
 			if of, ok := f.(interface{ File() *os.File }); ok {
 				src = of.File()

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -402,5 +403,108 @@ func TestDirectCrash(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(filepath.Join(root, "tmp")); len(entries) != 0 {
 		t.Errorf("tmp/ after Open: %d entries", len(entries))
+	}
+}
+
+// failingWriter accepts limit bytes, then fails.
+type failingWriter struct {
+	limit, n int
+}
+
+var errWriterFull = errors.New("writer full")
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if w.n+len(p) > w.limit {
+		m := w.limit - w.n
+		w.n = w.limit
+		return m, errWriterFull
+	}
+	w.n += len(p)
+	return len(p), nil
+}
+
+// TestSendTo sends ranges of a large blob (read with O_DIRECT) and of a
+// small one (through the page cache) at aligned and unaligned offsets and
+// lengths, up to and past the end, and checks the bytes; the large blob's
+// bytes past its head stay out of the page cache.
+func TestSendTo(t *testing.T) {
+	root := t.TempDir()
+	s, err := Open(root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct := directSupported(t, root)
+	for _, size := range []int{100 << 10, 5<<20 + 777} {
+		data := randomBytes(uint64(size), size)
+		id := blobtest.MustPut(t, s, data, 1<<20)
+		br, err := s.Open(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := br.(*reader)
+		ranges := [][2]int{
+			{0, size}, {1, size - 1}, {4095, 4097}, {4096, 8192}, {1<<20 - 1, 3 << 20},
+			{size - 10, 10}, {size - 10, 100}, {0, 0}, {size, 10}, {size / 2, 1},
+		}
+		for _, rg := range ranges {
+			off, n := rg[0], rg[1]
+			var b bytes.Buffer
+			sent, err := r.SendTo(&b, int64(off), int64(n))
+			want := data[min(off, size):min(off+n, size)]
+			if err != nil || sent != int64(len(want)) || !bytes.Equal(b.Bytes(), want) {
+				t.Errorf("%d-byte blob: SendTo(%d, %d) = %d, %v; bytes equal %v, want %d bytes", size, off, n, sent, err, bytes.Equal(b.Bytes(), want), len(want))
+			}
+		}
+		if direct && size > directAfter {
+			if n, max := resident(t, s.path(id)), directAfter/os.Getpagesize()+1; n > max {
+				t.Errorf("%d pages of the blob in the page cache after SendTo, want at most %d", n, max)
+			}
+		}
+		r.Close()
+	}
+}
+
+// TestSendToErrors checks that a failing destination stops SendTo with its
+// error and leaves no goroutine behind, and that a blob unlinked after Open
+// (as a GET racing a delete sees it) is still sent whole.
+func TestSendToErrors(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := randomBytes(5, 9<<20+3)
+	id := blobtest.MustPut(t, s, data, 1<<20)
+	before := runtime.NumGoroutine()
+	for _, limit := range []int{0, 100, 2<<20 + 5} {
+		br, err := s.Open(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := &failingWriter{limit: limit}
+		sent, err := br.(*reader).SendTo(w, 3, int64(len(data)))
+		if !errors.Is(err, errWriterFull) || sent != int64(limit) {
+			t.Errorf("SendTo into a writer full at %d = %d, %v; want %d, %v", limit, sent, err, limit, errWriterFull)
+		}
+		br.Close()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines after the failed sends, %d before", n, before)
+	}
+
+	br, err := s.Open(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer br.Close()
+	if err := s.Delete(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if sent, err := br.(*reader).SendTo(&b, 0, int64(len(data))); err != nil || sent != int64(len(data)) || !bytes.Equal(b.Bytes(), data) {
+		t.Errorf("SendTo of an unlinked blob = %d, %v (bytes equal %v)", sent, err, bytes.Equal(b.Bytes(), data))
 	}
 }

@@ -3,8 +3,9 @@
 // into place, with the directory fsynced before Commit returns.
 //
 // On Linux a blob's bytes past its first MiB are written with O_DIRECT,
-// past the page cache (direct_linux.go); elsewhere, and on file systems that
-// refuse O_DIRECT, every byte goes through the page cache.
+// past the page cache, and Reader.SendTo reads such blobs back the same way
+// (direct_linux.go); elsewhere, and on file systems that refuse O_DIRECT,
+// every byte goes through the page cache.
 package disk
 
 import (
@@ -13,6 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -221,11 +223,23 @@ func (r *reader) Size() int64                               { return r.size }
 // unwrapped, which lets net/http use sendfile.
 func (r *reader) File() *os.File { return r.f }
 
-// Prefetch starts reading [off, off+n) of the blob into the page cache
-// without waiting, for a caller about to send that range: a large blob
-// written past the page cache is read back at the disk's rate only with
-// many reads in flight, more than the kernel's readahead keeps.
-func (r *reader) Prefetch(off, n int64) { adviseWillNeed(r.f, off, n) }
+// SendTo writes bytes [off, off+n) of the blob to w (n may run past the
+// end of the blob, which sends the bytes up to it). A large blob, whose
+// bytes past the first MiB were written past the page cache, is read the
+// same way on Linux (direct_linux.go); anything else goes through the
+// page cache, handed to w as the bare file so that net/http uses sendfile.
+// It leaves the reader's offset unspecified.
+func (r *reader) SendTo(w io.Writer, off, n int64) (int64, error) {
+	if r.size > directAfter {
+		if m, ok, err := r.sendDirect(w, off, n); ok {
+			return m, err
+		}
+	}
+	if _, err := r.f.Seek(off, io.SeekStart); err != nil {
+		return 0, err
+	}
+	return io.Copy(w, &io.LimitedReader{R: r.f, N: n})
+}
 
 // Link implements blob.Store with a hard link: blobs are immutable, so the
 // two names can share one inode.
