@@ -109,6 +109,9 @@ type FunctionsConfig struct {
 	// NoDefer delivers asynchronous invocations and S3 events as soon as
 	// a worker is free, however busy the node is with S3 requests.
 	NoDefer bool
+	// DeferLimit is how many S3 requests at once, on average, saturate
+	// the node (0: load.DefaultLimit, four per processor).
+	DeferLimit int
 	// EventLog bounds the log of S3 event deliveries (sluice events):
 	// finished deliveries are kept for EventLogRetention (default 24 h)
 	// and at most EventLogKeep of them (default 10,000).
@@ -218,7 +221,7 @@ func Open(cfg Config) (*Server, error) {
 		AccessPoints: aps, ObjectLambda: s.olambda,
 	})
 	// S3 requests are the foreground that deliveries yield to.
-	s.foreground = load.New(0)
+	s.foreground = load.New(cfg.Functions.DeferLimit)
 	rt := router.New(s.foreground.Handler(s3h))
 	rt.Handle(router.Admin, adminapi.New(adminapi.Config{IAM: ids, Verifier: verifier, Events: s.notify, Logger: log}))
 	rt.Handle(router.IAM, iamapi.New(iamapi.Config{IAM: ids, Verifier: verifier, Logger: log}))
