@@ -214,6 +214,14 @@ type eventsResult struct {
 	OffPS       float64 `json:"off_per_s,omitempty"`
 	OnPS        float64 `json:"on_per_s,omitempty"`
 	Ratio       float64 `json:"ratio,omitempty"`
+	// Of the runs with notifications (medians): the share of their events
+	// whose function started before the run's last PUT was answered, the
+	// time from then to the last event's function start, and the PUTs
+	// per second counted until that start (PUTs and their events done).
+	// Events and Missing count those runs' events.
+	DuringShare float64 `json:"during_share,omitempty"`
+	LagS        float64 `json:"lag_s,omitempty"`
+	DonePS      float64 `json:"done_per_s,omitempty"`
 }
 
 func (r *eventsRunner) run(ctx context.Context) (err error) {
@@ -452,15 +460,22 @@ func (r *eventsRunner) await(acks map[string]int64, limit time.Duration) int {
 func (r *eventsRunner) throughput(ctx context.Context) (eventsResult, error) {
 	body := bytes.Repeat([]byte{'t'}, int(r.cfg.size))
 	newBody := func() io.Reader { return bytes.NewReader(body) }
-	measureOne := func(bucket string, run int) float64 {
+	// measureOne runs one closed loop of PUTs into bucket and returns
+	// its rate, the keys it wrote and when it started and ended.
+	measureOne := func(bucket string, run int) (float64, []string, time.Time, time.Time) {
 		c := r.client(bucket, r.cfg.concurrency)
 		defer c.close()
 		var n atomic.Int64
 		deadline := time.Now().Add(r.cfg.duration)
 		start := time.Now()
-		var wg sync.WaitGroup
+		var (
+			wg   sync.WaitGroup
+			mu   sync.Mutex
+			keys []string
+		)
 		for w := range r.cfg.concurrency {
 			wg.Go(func() {
+				var mine []string
 				for i := 0; time.Now().Before(deadline) && ctx.Err() == nil; i++ {
 					key := fmt.Sprintf("tput/%d/%d/%d", run, w, i)
 					if err := c.put(ctx, key, int64(len(body)), newBody); err != nil {
@@ -470,22 +485,64 @@ func (r *eventsRunner) throughput(ctx context.Context) (eventsResult, error) {
 						continue
 					}
 					n.Add(1)
+					mine = append(mine, key)
 				}
+				mu.Lock()
+				keys = append(keys, mine...)
+				mu.Unlock()
 			})
 		}
 		wg.Wait()
-		return float64(n.Load()) / time.Since(start).Seconds()
+		end := time.Now()
+		return float64(n.Load()) / end.Sub(start).Seconds(), keys, start, end
 	}
-	var off, on []float64
+	var off, on, during, lag, done []float64
+	res := eventsResult{Phase: "throughput", Concurrency: r.cfg.concurrency}
 	for i := range r.cfg.runs {
-		off = append(off, measureOne(r.off, i))
-		on = append(on, measureOne(r.on, i))
-		// Let the notified PUTs' events drain before the next run.
+		ps, _, _, _ := measureOne(r.off, i)
+		off = append(off, ps)
+		ps, keys, start, end := measureOne(r.on, i)
+		on = append(on, ps)
+		// Wait for the notified PUTs' events (before the next run, too),
+		// and see when they ran: during the burst, or after it.
+		acks := make(map[string]int64, len(keys))
+		for _, k := range keys {
+			acks[k] = 0
+		}
+		res.Events += len(keys)
+		res.Missing += r.await(acks, 2*time.Minute)
+		var last time.Time
+		early := 0
+		for _, k := range keys {
+			v, ok := r.starts.Load(k)
+			if !ok {
+				continue
+			}
+			t := time.Unix(0, v.(int64))
+			if t.Before(end) {
+				early++
+			}
+			if t.After(last) {
+				last = t
+			}
+		}
+		if len(keys) > 0 && !last.IsZero() {
+			during = append(during, float64(early)/float64(len(keys)))
+			lag = append(lag, max(last.Sub(end), 0).Seconds())
+			finish := end
+			if last.After(end) {
+				finish = last
+			}
+			done = append(done, float64(len(keys))/finish.Sub(start).Seconds())
+		}
 		r.drain(ctx, 60*time.Second)
 	}
-	res := eventsResult{Phase: "throughput", Concurrency: r.cfg.concurrency, OffPS: median(off), OnPS: median(on)}
+	res.OffPS, res.OnPS = median(off), median(on)
 	if res.OffPS > 0 {
 		res.Ratio = res.OnPS / res.OffPS
+	}
+	if len(during) > 0 {
+		res.DuringShare, res.LagS, res.DonePS = median(during), median(lag), median(done)
 	}
 	return res, ctx.Err()
 }
@@ -546,6 +603,8 @@ func (r *eventsRunner) report(res eventsResult) {
 	case "throughput":
 		fmt.Fprintf(tw, "PUT throughput\t%d callers\twithout notifications %.0f/s\twith %.0f/s\tratio %.1f%%\n",
 			res.Concurrency, res.OffPS, res.OnPS, 100*res.Ratio)
+		fmt.Fprintf(tw, "their events\t%d\tmissing %d\tstarted during the PUTs %.0f%%\tlast %.1fs after them\tPUTs with events done %.0f/s\n",
+			res.Events, res.Missing, 100*res.DuringShare, res.LagS, res.DonePS)
 	}
 	tw.Flush()
 }
