@@ -37,6 +37,8 @@ func BenchmarkEmit(b *testing.B) {
 		Size: 1024, ETag: "d41d8cd98f00b204e9800998ecf8427e", Time: time.Now(), Origin: origin}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
+		// As objstore does: prepared before the transaction.
+		ev.Prepared = e.svc.Prepare(bucket, ev.Name, ev.Key, ev.Origin)
 		err := e.meta.Update(context.Background(), func(tx meta.Tx) error {
 			_, err := e.svc.Emit(tx, ev)
 			return err
@@ -81,13 +83,12 @@ func BenchmarkUpdate(b *testing.B) {
 
 // BenchmarkCommitWithEvents runs object-like transactions from many
 // goroutines (as PUTs do, group-committed and fsynced), with and without an
-// event each: the cost notifications add to the single committer.
+// event each: the cost notifications add to the single committer. "on"
+// prepares each event before its transaction, as objstore does;
+// "on-unprepared" leaves all of it to Emit, in the transaction.
 func BenchmarkCommitWithEvents(b *testing.B) {
-	for _, withEvents := range []bool{false, true} {
-		name := "off"
-		if withEvents {
-			name = "on"
-		}
+	for _, name := range []string{"off", "on", "on-unprepared"} {
+		withEvents, prepare := name != "off", name == "on"
 		b.Run(name, func(b *testing.B) {
 			t := &testing.T{}
 			m, err := bolt.Open(filepath.Join(b.TempDir(), "meta.db"), bolt.Options{})
@@ -106,6 +107,8 @@ func BenchmarkCommitWithEvents(b *testing.B) {
 				}
 			}
 			_ = t
+			var bucket *meta.Bucket
+			m.View(context.Background(), func(tx meta.Tx) error { bucket, err = tx.Bucket("b"); return err })
 			body := make([]byte, 300)
 			var n atomic.Int64
 			b.SetParallelism(8)
@@ -114,6 +117,10 @@ func BenchmarkCommitWithEvents(b *testing.B) {
 				for pb.Next() {
 					i := n.Add(1)
 					key := fmt.Sprintf("k%09d", i)
+					var prepared any
+					if prepare {
+						prepared = svc.Prepare(bucket, objstore.EventObjectCreatedPut, key, origin)
+					}
 					err := m.Update(context.Background(), func(tx meta.Tx) error {
 						bk, err := tx.Bucket("b")
 						if err != nil {
@@ -123,7 +130,8 @@ func BenchmarkCommitWithEvents(b *testing.B) {
 							return err
 						}
 						_, err = svc.Emit(tx, &objstore.Event{Name: objstore.EventObjectCreatedPut, Bucket: bk, Key: key,
-							VersionID: "null", Size: 1024, ETag: "d41d8cd98f00b204e9800998ecf8427e", Time: time.Now(), Origin: origin})
+							VersionID: "null", Size: 1024, ETag: "d41d8cd98f00b204e9800998ecf8427e", Time: time.Now(), Origin: origin,
+							Prepared: prepared})
 						return err
 					})
 					if err != nil {

@@ -64,16 +64,52 @@ func appendRecordPayload(b []byte, r *EventRecord) []byte {
 	return append(b, `}}}]}`...)
 }
 
-// appendSource appends a record source as encoding/json would.
+// appendSource appends a record source as encoding/json would. It is
+// written in the parts Service.Prepare encodes ahead of an event's
+// transaction (start, mid) and those Emit writes in it (time, end).
 func appendSource(b []byte, src *recordSource) []byte {
+	b = appendSourceStart(b, src)
+	b = appendSourceTime(b, src.Time)
+	b = appendSourceMid(b, src)
+	return appendSourceEnd(b, src)
+}
+
+// appendSourceStart opens a record source and appends its members before
+// the event time.
+func appendSourceStart(b []byte, src *recordSource) []byte {
 	b = append(b, '{')
-	for _, f := range [...]struct{ name, v string }{{"r", src.Region}, {"t", src.Time}, {"n", src.Name}, {"p", src.Principal},
+	if src.Region != "" {
+		b = appendMember(b, "r")
+		b = appendString(b, src.Region)
+	}
+	return b
+}
+
+// appendSourceTime appends a record source's event time member.
+func appendSourceTime(b []byte, t string) []byte {
+	if t == "" {
+		return b
+	}
+	b = appendMember(b, "t")
+	return appendString(b, t)
+}
+
+// appendSourceMid appends the members of a record source from the event
+// name through the key: those that do not vary with the transaction.
+func appendSourceMid(b []byte, src *recordSource) []byte {
+	for _, f := range [...]struct{ name, v string }{{"n", src.Name}, {"p", src.Principal},
 		{"ip", src.SourceIP}, {"rq", src.RequestID}, {"h", src.HostID}, {"c", src.ConfigID}, {"b", src.Bucket}, {"o", src.Owner}, {"k", src.Key}} {
 		if f.v != "" {
 			b = appendMember(b, f.name)
 			b = appendString(b, f.v)
 		}
 	}
+	return b
+}
+
+// appendSourceEnd appends the members of a record source after the key
+// (size, eTag, version ID, sequencer) and closes it.
+func appendSourceEnd(b []byte, src *recordSource) []byte {
 	if src.Size != nil {
 		b = appendMember(b, "s")
 		b = strconv.AppendInt(b, *src.Size, 10)
@@ -98,45 +134,69 @@ func appendMember(b []byte, name string) []byte {
 	return append(b, '"', ':')
 }
 
-// appendLogRecord appends a log record as encoding/json would.
+// appendLogRecord appends a log record as encoding/json would. It is
+// written in the parts Service.Prepare encodes ahead of an event's
+// transaction (mid, tail) and those Emit writes in it (head, version).
 func appendLogRecord(b []byte, r *Record) []byte {
+	b = appendLogHead(b, r)
+	b = appendLogMid(b, r)
+	b = appendLogVersion(b, r)
+	return appendLogTail(b, r)
+}
+
+// appendLogHead opens a log record and appends its ID and times.
+func appendLogHead(b []byte, r *Record) []byte {
 	b = append(b, `{"id":`...)
 	b = appendString(b, r.ID)
 	b = append(b, `,"time":`...)
 	b = appendTime(b, r.Time)
 	b = append(b, `,"updated":`...)
-	b = appendTime(b, r.Updated)
+	return appendTime(b, r.Updated)
+}
+
+// appendLogMid appends a log record's event, bucket and key.
+func appendLogMid(b []byte, r *Record) []byte {
 	b = append(b, `,"event":`...)
 	b = appendString(b, r.Event)
 	b = append(b, `,"bucket":`...)
 	b = appendString(b, r.Bucket)
-	for _, f := range [...]struct{ name, v string }{{"key", r.Key}, {"versionId", r.VersionID}, {"sequencer", r.Sequencer}, {"configurationId", r.ConfigurationID}} {
-		if f.v != "" {
-			b = append(b, `,"`...)
-			b = append(b, f.name...)
-			b = append(b, `":`...)
-			b = appendString(b, f.v)
-		}
-	}
+	return appendOptional(b, "key", r.Key)
+}
+
+// appendLogVersion appends a log record's version ID and sequencer.
+func appendLogVersion(b []byte, r *Record) []byte {
+	b = appendOptional(b, "versionId", r.VersionID)
+	return appendOptional(b, "sequencer", r.Sequencer)
+}
+
+// appendLogTail appends the rest of a log record and closes it.
+func appendLogTail(b []byte, r *Record) []byte {
+	b = appendOptional(b, "configurationId", r.ConfigurationID)
 	b = append(b, `,"function":`...)
 	b = appendString(b, r.Function)
 	b = append(b, `,"requestId":`...)
 	b = appendString(b, r.RequestID)
-	if r.SourceRequestID != "" {
-		b = append(b, `,"sourceRequestId":`...)
-		b = appendString(b, r.SourceRequestID)
-	}
+	b = appendOptional(b, "sourceRequestId", r.SourceRequestID)
 	b = append(b, `,"state":`...)
 	b = appendString(b, r.State)
 	if r.Attempts != 0 {
 		b = append(b, `,"attempts":`...)
 		b = strconv.AppendInt(b, int64(r.Attempts), 10)
 	}
-	if r.Reason != "" {
-		b = append(b, `,"reason":`...)
-		b = appendString(b, r.Reason)
-	}
+	b = appendOptional(b, "reason", r.Reason)
 	return append(b, '}')
+}
+
+// appendOptional appends a string member after others, unless it is
+// empty.
+func appendOptional(b []byte, name, v string) []byte {
+	if v == "" {
+		return b
+	}
+	b = append(b, `,"`...)
+	b = append(b, name...)
+	b = append(b, `":`...)
+	return appendString(b, v)
 }
 
 // appendState appends a delivery state as encoding/json would.

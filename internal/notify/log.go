@@ -115,8 +115,9 @@ func (s *Service) Observe(tx meta.Tx, ref string, o async.Observation) error {
 		return err
 	}
 	rec, _ := splitState(doc)
-	doc = append(append(rec[:len(rec):len(rec)], '\n'), appendState(make([]byte, 0, 128+len(st.Reason)), &st)...)
-	return tx.PutDoc(kindLog, ref, doc)
+	out := make([]byte, 0, len(rec)+160+len(st.Reason)+len(st.RequestID))
+	out = append(append(out, rec...), '\n')
+	return tx.PutDoc(kindLog, ref, appendState(out, &st))
 }
 
 // splitState splits a log document into the record and its state (nil

@@ -112,10 +112,7 @@ type Service struct {
 	once sync.Once
 }
 
-var (
-	_ objstore.Events      = (*Service)(nil)
-	_ async.PayloadBuilder = (*Service)(nil)
-)
+var _ async.PayloadBuilder = (*Service)(nil)
 
 // New returns a Service.
 func New(cfg Config) *Service {
@@ -215,7 +212,14 @@ func (s *Service) compile(raw []byte, fns Functions) (*compiled, error) {
 
 // Emit implements objstore.Events: inside the transaction of an object
 // change, it adds an invocation of every function whose configuration
-// selects the event, and its event log record.
+// selects the event, and its event log record. An event that Prepare
+// prepared, and that still fits, only has the holes of its encodings
+// filled here (prepare.go).
+//
+// The event's sequencer is the sequence number its change drew for it
+// (ev.Seq: a new version's), else a new one; the first delivery's log
+// record is keyed by that same number, the others by new ones. Sequence
+// numbers are store-wide, each drawn once, so no two records share a key.
 func (s *Service) Emit(tx meta.Tx, ev *objstore.Event) (bool, error) {
 	raw := ev.Bucket.Configs[ConfigName]
 	if len(raw) == 0 {
@@ -224,6 +228,9 @@ func (s *Service) Emit(tx meta.Tx, ev *objstore.Event) (bool, error) {
 	q, fns := s.deps()
 	if q == nil || fns == nil {
 		return false, errNotStarted
+	}
+	if p, ok := ev.Prepared.(*prepared); ok && p.fits(ev, raw, q) {
+		return s.emitPrepared(tx, ev, p)
 	}
 	c, err := s.compile(raw, fns)
 	if err != nil {
@@ -237,12 +244,14 @@ func (s *Service) Emit(tx meta.Tx, ev *objstore.Event) (bool, error) {
 		if !f.matches(ev.Name, key) {
 			continue
 		}
+		var logSeq uint64
 		if sequencer == "" {
-			seq, err := tx.NextSeq()
-			if err != nil {
+			if logSeq, err = s.sequence(tx, ev); err != nil {
 				return false, err
 			}
-			sequencer = formatSequencer(seq)
+			sequencer = formatSequencer(logSeq)
+		} else if logSeq, err = tx.NextSeq(); err != nil {
+			return false, err
 		}
 		src := s.source(ev, key, f.ID, sequencer)
 		body := appendSource(make([]byte, 0, 384), &src)
@@ -254,7 +263,7 @@ func (s *Service) Emit(tx meta.Tx, ev *objstore.Event) (bool, error) {
 		if ev.Bucket.Versioning == "" {
 			rec.VersionID = ""
 		}
-		if err := s.deliver(tx, q.AddSourceTx, c.targets[i], f.FunctionARN, body, ev.Origin.TraceID, rec); err != nil {
+		if err := s.deliver(tx, q.AddSourceTx, c.targets[i], f.FunctionARN, body, ev.Origin.TraceID, logSeq, rec); err != nil {
 			return false, err
 		}
 		emitted = true
@@ -263,12 +272,8 @@ func (s *Service) Emit(tx meta.Tx, ev *objstore.Event) (bool, error) {
 }
 
 // deliver adds the invocation of t with body (with add: Queue.AddTx or
-// Queue.AddSourceTx), and its log record, to tx.
-func (s *Service) deliver(tx meta.Tx, add func(meta.Tx, *lambda.AsyncEvent, string) error, t lambda.Target, function string, body []byte, trace string, rec *Record) error {
-	seq, err := tx.NextSeq()
-	if err != nil {
-		return err
-	}
+// Queue.AddSourceTx), and its log record, keyed by seq, to tx.
+func (s *Service) deliver(tx meta.Tx, add func(meta.Tx, *lambda.AsyncEvent, string) error, t lambda.Target, function string, body []byte, trace string, seq uint64, rec *Record) error {
 	now := s.now()
 	rec.ID = logKey(seq)
 	rec.Function = function
@@ -406,8 +411,12 @@ func (s *Service) SetConfiguration(ctx context.Context, bucket string, cfg *Conf
 			if q == nil {
 				return errNotStarted
 			}
+			seq, err := tx.NextSeq()
+			if err != nil {
+				return err
+			}
 			rec := &Record{Time: now.UTC(), Event: testEventName, Bucket: bucket, ConfigurationID: f.ID, SourceRequestID: opts.Origin.RequestID}
-			if err := s.deliver(tx, q.AddTx, targets[i], f.FunctionARN, body, "", rec); err != nil {
+			if err := s.deliver(tx, q.AddTx, targets[i], f.FunctionARN, body, "", seq, rec); err != nil {
 				return err
 			}
 			tested = true

@@ -135,18 +135,12 @@ func (s *Service) source(ev *objstore.Event, encodedKey, configID, sequencer str
 		RequestID: ev.Origin.RequestID, HostID: ev.Origin.HostID,
 		ConfigID: configID, Bucket: ev.Bucket.Name, Owner: s.account, Key: encodedKey,
 	}
+	versionID := ""
 	if ev.Bucket.Versioning != "" {
-		src.VersionID = ev.VersionID
+		versionID = ev.VersionID
 	}
-	switch {
-	case strings.HasPrefix(ev.Name, "ObjectCreated:"):
-		size := ev.Size
-		src.Size, src.ETag, src.Sequencer = &size, ev.ETag, sequencer
-	case strings.HasPrefix(ev.Name, "ObjectRemoved:"):
-		src.Sequencer = sequencer
-	case strings.HasPrefix(ev.Name, "ObjectTagging:"), strings.HasPrefix(ev.Name, "ObjectAcl:"):
-		src.ETag = ev.ETag
-	}
+	size := ev.Size
+	sourceEnd(&src, classOf(ev.Name), &size, ev.ETag, versionID, sequencer)
 	return src
 }
 

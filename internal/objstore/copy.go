@@ -155,6 +155,7 @@ func (s *Store) CopyObject(ctx context.Context, in *CopyInput) (*CopyResult, err
 	if err := checkLockRequest(b, lock, true); err != nil {
 		return nil, err
 	}
+	cause := s.prepareEvent(b, in.Key, creation{event: EventObjectCreatedCopy, origin: in.Origin})
 	src, err := s.openSource(ctx, in.Source)
 	if err != nil {
 		return nil, err
@@ -226,7 +227,7 @@ func (s *Store) CopyObject(ctx context.Context, in *CopyInput) (*CopyResult, err
 		v.ETag = seal.etag(c)
 		v.Checksum = meta.Checksum{Algorithm: string(alg), Type: string(checksum.FullObject),
 			Value: checksum.Encode(c.hash.Sum(alg))}
-		out, err := s.commitVersion(ctx, in.Bucket, v, c, creation{EventObjectCreatedCopy, in.Origin}, func(tx meta.Tx) error {
+		out, err := s.commitVersion(ctx, in.Bucket, v, c, cause, func(tx meta.Tx) error {
 			return checkWritePreconditions(tx, in.Bucket, in.Key, in.IfMatch, in.IfNoneMatch)
 		})
 		if err != nil {
@@ -254,7 +255,7 @@ func (s *Store) CopyObject(ctx context.Context, in *CopyInput) (*CopyResult, err
 		v.Parts[i].BlobID = id
 	}
 	v.Inline = sv.Inline
-	out, err := s.storeVersion(ctx, in.Bucket, v, src.inline, links, creation{EventObjectCreatedCopy, in.Origin}, func(tx meta.Tx) error {
+	out, err := s.storeVersion(ctx, in.Bucket, v, src.inline, links, cause, func(tx meta.Tx) error {
 		return checkWritePreconditions(tx, in.Bucket, in.Key, in.IfMatch, in.IfNoneMatch)
 	})
 	if err != nil {

@@ -64,10 +64,26 @@ type Event struct {
 	// Time is when the change took effect.
 	Time   time.Time
 	Origin Origin
+	// Seq, if not 0, is a sequence number that the change's transaction
+	// drew for this change alone (the new version's), which Emit may use
+	// rather than drawing another.
+	Seq uint64
+	// Prepared is what Events.Prepare encoded of the event before the
+	// transaction, or nil.
+	Prepared any
 }
 
 // Events receives the events of object changes.
 type Events interface {
+	// Prepare encodes ahead of a change's transaction what it can of the
+	// change's event: an event of type name for key, caused by o, in
+	// bucket b as read before the transaction. Its result, set as the
+	// event's Prepared, spares Emit that work inside the transaction, on
+	// the metadata store's single committer; Emit uses it only if it
+	// still fits the event and the bucket as the transaction read them,
+	// so a change of the bucket's configuration in between is harmless.
+	// nil means there is nothing to prepare.
+	Prepare(b *meta.Bucket, name, key string, o Origin) any
 	// Emit is called inside the metadata transaction that makes the
 	// change ev describes. It writes whatever the bucket's configuration
 	// asks to deliver into tx, and reports whether it wrote anything.
@@ -100,10 +116,21 @@ func (s *Store) dispatch(emitted bool) {
 }
 
 // creation is what a new object version's event says: the operation that
-// created it and the request behind it.
+// created it and the request behind it; prepared is the event as
+// Events.Prepare encoded it, if it was.
 type creation struct {
-	event  string
-	origin Origin
+	event    string
+	origin   Origin
+	prepared any
+}
+
+// prepareEvent returns c with its event for key prepared
+// (Events.Prepare), b being the bucket as read before the transaction.
+func (s *Store) prepareEvent(b *meta.Bucket, key string, c creation) creation {
+	if s.events != nil && b != nil {
+		c.prepared = s.events.Prepare(b, c.event, key, c.origin)
+	}
+	return c
 }
 
 // createdEvent is the event of a version made the newest of its key.
@@ -111,5 +138,6 @@ func createdEvent(c creation, b *meta.Bucket, v *meta.Version) *Event {
 	return &Event{
 		Name: c.event, Bucket: b, Key: v.Key, VersionID: v.VersionID,
 		Size: v.Size, ETag: v.ETag, Time: v.LastModified, Origin: c.origin,
+		Seq: v.Seq, Prepared: c.prepared,
 	}
 }

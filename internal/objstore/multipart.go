@@ -353,7 +353,7 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, in *CompleteInput) 
 				return err
 			}
 		}
-		cause := creation{EventObjectCreatedCompleteMultipartUpload, in.Origin}
+		cause := creation{event: EventObjectCreatedCompleteMultipartUpload, origin: in.Origin}
 		if emitted, err = s.emit(tx, createdEvent(cause, b, v)); err != nil {
 			return err
 		}

@@ -186,6 +186,13 @@ func (c *content) commit() (string, error) {
 	return id, err
 }
 
+// directCreator is a blob store that can write a blob past the page cache
+// (the disk store, with O_DIRECT on Linux), for content that is not read
+// back soon: multipart upload parts.
+type directCreator interface {
+	CreateDirect(ctx context.Context) (blob.Writer, error)
+}
+
 // readContent streams r (at most max bytes) into memory, if it fits within
 // inlineMax, or else into a new blob, hashing it with MD5 and algs. With a
 // seal key it stores the content encrypted (sse.go); sizes and hashes are
@@ -216,7 +223,13 @@ func (s *Store) readContent(ctx context.Context, r io.Reader, max int64, inline 
 		c.release()
 		return nil, ErrEntityTooLarge
 	}
-	w, werr := s.blobs.Create(ctx)
+	create := s.blobs.Create
+	if dc, ok := s.blobs.(directCreator); ok && !inline {
+		// A part (the only content never inlined) is read back at the
+		// earliest after the upload completes.
+		create = dc.CreateDirect
+	}
+	w, werr := create(ctx)
 	if werr == nil {
 		w, werr = seal.writer(w)
 	}
@@ -452,7 +465,7 @@ func (s *Store) PutObject(ctx context.Context, in *PutInput) (*meta.Version, err
 	if op == "" {
 		op = CreatedByPut
 	}
-	cause := creation{event: "ObjectCreated:" + string(op), origin: in.Origin}
+	cause := s.prepareEvent(b, in.Key, creation{event: "ObjectCreated:" + string(op), origin: in.Origin})
 	return s.commitVersion(ctx, in.Bucket, v, c, cause, func(tx meta.Tx) error {
 		return checkWritePreconditions(tx, in.Bucket, in.Key, in.IfMatch, in.IfNoneMatch)
 	})
