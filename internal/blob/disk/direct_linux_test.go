@@ -20,8 +20,47 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/sluicehq/sluice/internal/blob"
 	"github.com/sluicehq/sluice/internal/blob/blobtest"
 )
+
+// directStore is a Store whose Create is CreateDirect, to run blob-level
+// helpers and the conformance suite on direct writers.
+type directStore struct{ *Store }
+
+func (d directStore) Create(ctx context.Context) (blob.Writer, error) { return d.CreateDirect(ctx) }
+
+func TestConformanceDirect(t *testing.T) {
+	blobtest.Run(t, func(t *testing.T) blob.Store { return directStore{MustOpen(t, Options{})} })
+}
+
+// TestCreateBuffered checks that a blob made by Create, however large,
+// goes through the page cache (a single PUT's blob, read back soon).
+func TestCreateBuffered(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := randomBytes(11, 6<<20+1)
+	bw, err := s.Create(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bw.(*writer)
+	if n, err := w.Write(data); err != nil || n != len(data) {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	if w.dio.on {
+		t.Error("a blob made by Create went into O_DIRECT mode")
+	}
+	id, err := w.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pages, all := resident(t, s.path(id)), (len(data)+os.Getpagesize()-1)/os.Getpagesize(); pages != all {
+		t.Errorf("%d of %d pages in the page cache after Commit", pages, all)
+	}
+}
 
 // randomBytes returns n pseudo-random bytes from seed.
 func randomBytes(seed uint64, n int) []byte {
@@ -134,7 +173,7 @@ func TestDirectWriter(t *testing.T) {
 		for _, p := range patterns {
 			t.Run(fmt.Sprintf("%d/%s", size, p.name), func(t *testing.T) {
 				data := randomBytes(uint64(size)+uint64(p.off), size)
-				bw, err := s.Create(context.Background())
+				bw, err := s.CreateDirect(context.Background())
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -190,7 +229,7 @@ func TestDirectWriteRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := randomBytes(3, 4<<20+777)
-	bw, err := s.Create(context.Background())
+	bw, err := s.CreateDirect(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +285,7 @@ func TestDirectOnTmpfs(t *testing.T) {
 	}
 	for i, size := range []int{1<<20 + 1, 3<<20 + 4096, 6<<20 + 333} {
 		data := randomBytes(uint64(i), size)
-		id := blobtest.MustPut(t, s, data, 1<<20, 65521)
+		id := blobtest.MustPut(t, directStore{s}, data, 1<<20, 65521)
 		if got := blobtest.MustRead(t, s, id); !bytes.Equal(got, data) {
 			t.Errorf("%d-byte blob on tmpfs reads back different", size)
 		}
@@ -261,7 +300,7 @@ func TestDirectAbort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bw, err := s.Create(context.Background())
+	bw, err := s.CreateDirect(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +345,7 @@ func crashChild(root string) int {
 		return 1
 	}
 	put := func(seed uint64, size int, commit bool) (string, error) {
-		w, err := s.Create(context.Background())
+		w, err := s.CreateDirect(context.Background())
 		if err != nil {
 			return "", err
 		}
@@ -434,9 +473,19 @@ func TestSendTo(t *testing.T) {
 		t.Fatal(err)
 	}
 	direct := directSupported(t, root)
-	for _, size := range []int{100 << 10, 5<<20 + 777} {
+	blobs := []struct {
+		size  int
+		store blob.Store
+	}{
+		{100 << 10, s},
+		{5<<20 + 777, s},              // in the page cache: sendfile
+		{5<<20 + 777, directStore{s}}, // not in it: O_DIRECT
+	}
+	for _, bl := range blobs {
+		size := bl.size
 		data := randomBytes(uint64(size), size)
-		id := blobtest.MustPut(t, s, data, 1<<20)
+		id := blobtest.MustPut(t, bl.store, data, 1<<20)
+		_, uncached := bl.store.(directStore)
 		br, err := s.Open(context.Background(), id)
 		if err != nil {
 			t.Fatal(err)
@@ -455,10 +504,12 @@ func TestSendTo(t *testing.T) {
 				t.Errorf("%d-byte blob: SendTo(%d, %d) = %d, %v; bytes equal %v, want %d bytes", size, off, n, sent, err, bytes.Equal(b.Bytes(), want), len(want))
 			}
 		}
-		if direct && size > directAfter {
-			if n, max := resident(t, s.path(id)), directAfter/os.Getpagesize()+1; n > max {
-				t.Errorf("%d pages of the blob in the page cache after SendTo, want at most %d", n, max)
-			}
+		pages := resident(t, s.path(id))
+		if max := directAfter/os.Getpagesize() + 1; direct && uncached && pages > max {
+			t.Errorf("%d pages of the blob in the page cache after SendTo, want at most %d", pages, max)
+		}
+		if all := (size + os.Getpagesize() - 1) / os.Getpagesize(); !uncached && pages != all {
+			t.Errorf("%d of %d pages of a blob written through the page cache in it after SendTo", pages, all)
 		}
 		r.Close()
 	}
@@ -473,7 +524,7 @@ func TestSendToErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := randomBytes(5, 9<<20+3)
-	id := blobtest.MustPut(t, s, data, 1<<20)
+	id := blobtest.MustPut(t, directStore{s}, data, 1<<20)
 	before := runtime.NumGoroutine()
 	for _, limit := range []int{0, 100, 2<<20 + 5} {
 		br, err := s.Open(context.Background(), id)
@@ -506,5 +557,41 @@ func TestSendToErrors(t *testing.T) {
 	var b bytes.Buffer
 	if sent, err := br.(*reader).SendTo(&b, 0, int64(len(data))); err != nil || sent != int64(len(data)) || !bytes.Equal(b.Bytes(), data) {
 		t.Errorf("SendTo of an unlinked blob = %d, %v (bytes equal %v)", sent, err, bytes.Equal(b.Bytes(), data))
+	}
+}
+
+// TestCached checks the page-cache probe SendTo chooses its path by.
+func TestCached(t *testing.T) {
+	root := t.TempDir()
+	if !directSupported(t, root) {
+		t.Skipf("the file system of %s takes no O_DIRECT writes", root)
+	}
+	s, err := Open(root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := randomBytes(13, 4<<20+100)
+	id := blobtest.MustPut(t, directStore{s}, data, 1<<20)
+	f, err := os.Open(s.path(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tests := []struct {
+		off, n int64
+		want   bool
+	}{
+		{0, 1 << 20, true},           // the head, written through the cache
+		{4096, 100, true},            //
+		{1<<20 - 1, 2, false},        // one byte in, one out
+		{2 << 20, 1, false},          // written with O_DIRECT
+		{4 << 20, 100, true},         // the tail, written through the cache
+		{0, int64(len(data)), false}, //
+		{0, 0, false},
+	}
+	for _, tt := range tests {
+		if got := cached(f, tt.off, tt.n); got != tt.want {
+			t.Errorf("cached(%d, %d) = %v, want %v", tt.off, tt.n, got, tt.want)
+		}
 	}
 }

@@ -2,10 +2,11 @@
 // 256 fan-out directories, written to a temporary file, fsynced and renamed
 // into place, with the directory fsynced before Commit returns.
 //
-// On Linux a blob's bytes past its first MiB are written with O_DIRECT,
-// past the page cache, and Reader.SendTo reads such blobs back the same way
-// (direct_linux.go); elsewhere, and on file systems that refuse O_DIRECT,
-// every byte goes through the page cache.
+// On Linux the bytes past the first MiB of a blob made by CreateDirect are
+// written with O_DIRECT, past the page cache, and Reader.SendTo reads what
+// is not in the page cache the same way (direct_linux.go); elsewhere, and
+// on file systems that refuse O_DIRECT, every byte goes through the page
+// cache.
 package disk
 
 import (
@@ -98,7 +99,22 @@ func (s *Store) syncDir(dir string) error {
 }
 
 // Create implements blob.Store.
+// Its bytes go through the page cache, where a GET that follows finds them.
 func (s *Store) Create(ctx context.Context) (blob.Writer, error) {
+	return s.create(false)
+}
+
+// CreateDirect is Create for a blob that is not expected to be read back
+// soon (a multipart upload's part): on Linux its bytes past the first MiB
+// are written with O_DIRECT, past the page cache, which costs less CPU
+// than copying them into it and keeps many such writers from contending
+// for dirty pages (direct_linux.go). Elsewhere, and on a file system that
+// refuses O_DIRECT, it is Create.
+func (s *Store) CreateDirect(ctx context.Context) (blob.Writer, error) {
+	return s.create(true)
+}
+
+func (s *Store) create(direct bool) (*writer, error) {
 	f, err := os.CreateTemp(filepath.Join(s.root, "tmp"), "w-")
 	if err != nil {
 		return nil, fmt.Errorf("blob: create: %w", err)
@@ -106,7 +122,7 @@ func (s *Store) Create(ctx context.Context) (blob.Writer, error) {
 	w := &writer{s: s, f: f}
 	// Without fsync nothing is waited for at Commit, and the page cache
 	// is the faster place for the bytes.
-	w.dio.off = s.noSync
+	w.dio.off = !direct || s.noSync
 	return w, nil
 }
 
@@ -224,11 +240,11 @@ func (r *reader) Size() int64                               { return r.size }
 func (r *reader) File() *os.File { return r.f }
 
 // SendTo writes bytes [off, off+n) of the blob to w (n may run past the
-// end of the blob, which sends the bytes up to it). A large blob, whose
-// bytes past the first MiB were written past the page cache, is read the
-// same way on Linux (direct_linux.go); anything else goes through the
-// page cache, handed to w as the bare file so that net/http uses sendfile.
-// It leaves the reader's offset unspecified.
+// end of the blob, which sends the bytes up to it). On Linux a range of a
+// large blob that is not in the page cache is read with O_DIRECT
+// (direct_linux.go); anything else goes through the page cache, handed to
+// w as the bare file so that net/http uses sendfile. It leaves the
+// reader's offset unspecified.
 func (r *reader) SendTo(w io.Writer, off, n int64) (int64, error) {
 	if r.size > directAfter {
 		if m, ok, err := r.sendDirect(w, off, n); ok {
