@@ -5,8 +5,8 @@
 // A Gauge measures the foreground's concurrency as the time the requests
 // that ended within the last Window spent in the server, divided by the
 // Window: the average number of requests in flight, counted over requests
-// that finish. It calls the server saturated when that is at least its
-// limit. A burst of short requests from clients that send the next as soon
+// that finish. It calls the server saturated when that has been at least
+// its limit in each of the last Windows windows (about 200 ms). A burst of short requests from clients that send the next as soon
 // as the last is answered is saturation; a steady rate the server keeps up
 // with is not (each request is in flight for a moment), nor are a few long
 // transfers (a request counts only when it ends, and for at most the
@@ -23,13 +23,21 @@ import (
 	"time"
 )
 
-// Window is how far back a Gauge looks.
+// Window is the span over which a Gauge averages.
 const Window = 64 * time.Millisecond
 
-// Counters cover Window in slots of 2^slotShift ns (about 8.4 ms).
+// Windows is how many consecutive windows must each be saturated: a stall
+// of the disk or of the whole machine shorter than a window, after which a
+// pile of requests that waited through it all end at once, makes one
+// window look saturated, not Windows of them.
+const Windows = 3
+
+// Counters cover Windows windows in slots of 2^slotShift ns (about 8.4
+// ms), windowSlots to a window.
 const (
-	slotShift = 23
-	slots     = 8
+	slotShift   = 23
+	windowSlots = 8
+	slots       = 32 // a power of two, at least Windows*windowSlots
 )
 
 // poll is how often a waiter looks again.
@@ -85,24 +93,41 @@ func (g *Gauge) Handler(h http.Handler) http.Handler {
 
 // Concurrency returns the average number of requests in flight over about
 // the last Window, counted over the requests that ended in it.
-func (g *Gauge) Concurrency() float64 {
-	ns := g.now().UnixNano()
-	t := ns >> slotShift
+func (g *Gauge) Concurrency() float64 { return g.window(g.now().UnixNano(), 0) }
+
+// window returns the average concurrency of window k before the current
+// one (0: the current one, ending now) at time ns.
+func (g *Gauge) window(ns int64, k int) float64 {
+	t := ns>>slotShift - int64(k*windowSlots)
 	var sum int64
-	for i := range slots {
-		// The current slot and the slots-1 before it; an older stamp
-		// holds a sum from a window ago.
-		if s := g.stamp[i].Load(); s > t-slots && s <= t {
+	for j := range int64(windowSlots) {
+		i := (t - j) % slots
+		// A slot whose stamp is not the one wanted holds a sum from
+		// another pass around the ring.
+		if g.stamp[i].Load() == t-j {
 			sum += g.busy[i].Load()
 		}
 	}
-	// The current slot is partly filled: divide by the time covered.
-	covered := time.Duration(slots-1)<<slotShift + time.Duration(ns&(1<<slotShift-1))
+	covered := time.Duration(windowSlots) << slotShift
+	if k == 0 {
+		// The current slot is partly filled: divide by the time covered.
+		covered = time.Duration(windowSlots-1)<<slotShift + time.Duration(ns&(1<<slotShift-1))
+	}
 	return float64(sum) / float64(covered)
 }
 
-// Saturated reports whether foreground requests saturate the server now.
-func (g *Gauge) Saturated() bool { return g.Concurrency() >= float64(g.limit) }
+// Saturated reports whether foreground requests saturate the server now:
+// in each of the last Windows windows, their average concurrency was at
+// least the limit.
+func (g *Gauge) Saturated() bool {
+	ns := g.now().UnixNano()
+	for k := range Windows {
+		if g.window(ns, k) < float64(g.limit) {
+			return false
+		}
+	}
+	return true
+}
 
 // Wait returns once the server is not saturated, or at deadline, whichever
 // comes first, or with ctx's error when ctx ends before either.

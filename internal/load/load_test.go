@@ -43,18 +43,31 @@ func TestSaturated(t *testing.T) {
 	}{
 		{"idle", 0, 0, 0, false},
 		// 16 callers back to back: 16 requests of 3 ms every 3 ms.
-		{"closed loop of 16", 3 * time.Millisecond / 16, 3 * time.Millisecond, 100 * time.Millisecond, true},
+		{"closed loop of 16", 3 * time.Millisecond / 16, 3 * time.Millisecond, 300 * time.Millisecond, true},
 		// 1,000 requests a second of 1 ms each: one in flight on average.
-		{"steady rate kept up with", time.Millisecond, time.Millisecond, 100 * time.Millisecond, false},
+		{"steady rate kept up with", time.Millisecond, time.Millisecond, 300 * time.Millisecond, false},
 		// 10,000 a second of 1 ms: ten at once on average.
-		{"fast steady rate", 100 * time.Microsecond, time.Millisecond, 100 * time.Millisecond, true},
+		{"fast steady rate", 100 * time.Microsecond, time.Millisecond, 300 * time.Millisecond, true},
 		// A long transfer ending every 10 ms: each counts for at most
 		// the window, once.
-		{"long transfers", 10 * time.Millisecond, time.Minute, 100 * time.Millisecond, false},
+		{"a stall", 0, 0, 0, false},
+		{"long transfers", 10 * time.Millisecond, time.Minute, 300 * time.Millisecond, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g, c := newGauge(8)
+			if tt.name == "a stall" {
+				// 1,000 a second of 1 ms, then a 50 ms stall after
+				// which the 50 requests that waited end at once.
+				for range 300 {
+					c.add(time.Millisecond)
+					g.Done(c.now().Add(-time.Millisecond))
+				}
+				c.add(50 * time.Millisecond)
+				for i := range 50 {
+					g.Done(c.now().Add(-time.Duration(50-i) * time.Millisecond))
+				}
+			}
 			for el := time.Duration(0); tt.step > 0 && el < tt.span; el += tt.step {
 				c.add(tt.step)
 				g.Done(c.now().Add(-tt.dur))
@@ -68,7 +81,7 @@ func TestSaturated(t *testing.T) {
 
 func TestSaturationEndsWithTheWindow(t *testing.T) {
 	g, c := newGauge(4)
-	for range 400 {
+	for range 1200 {
 		c.add(250 * time.Microsecond)
 		g.Done(c.now().Add(-2 * time.Millisecond)) // 8 at once
 	}
@@ -92,10 +105,13 @@ func TestWait(t *testing.T) {
 		t.Fatalf("Wait on an idle gauge: %v", err)
 	}
 
-	// Saturate it: requests of a whole window, ending now, several at once.
+	// Saturate it: every slot of the ring as busy as four requests.
 	saturate := func() {
-		for range 4 {
-			g.Done(time.Now().Add(-Window))
+		t := time.Now().UnixNano() >> slotShift
+		for j := range int64(slots) {
+			i := (t - j) % slots
+			g.stamp[i].Store(t - j)
+			g.busy[i].Store(4 << slotShift)
 		}
 	}
 	saturate()
