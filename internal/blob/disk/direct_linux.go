@@ -240,14 +240,24 @@ func cached(f *os.File, off, n int64) bool {
 	return int64(st.Cache) >= (off+n-1)/page-off/page+1
 }
 
-// sendBuffers is how many directStage buffers sendDirect reads into: one
-// being written to w while the others are read from the disk.
-const sendBuffers = 3
+// sendDirect reads in pieces of sendChunk bytes into sendBuffers buffers:
+// one being written to w while the others are read from the disk. Eight
+// ranged GETs of 16 MiB at once ran at 1.12–1.24 GB/s here with three
+// 1 MiB buffers, 1.19–1.35 with two of 4 MiB and 1.43–1.68 with three of
+// 4 MiB: this disk wants large reads, and two of them ahead. A GET reading
+// past the page cache holds 12 MiB while it runs.
+const (
+	sendChunk   = 4 << 20
+	sendBuffers = 3
+)
+
+// sendPool recycles sendDirect's aligned buffers.
+var sendPool = sync.Pool{New: func() any { b := alignedBuffer(sendChunk); return &b }}
 
 // sendDirect is SendTo with O_DIRECT reads, for a range that is not in the
 // page cache: a second descriptor of the same file, opened with O_DIRECT,
-// is read in aligned directStage pieces by a goroutine that stays up to
-// two pieces ahead of the writes to w. Reading such a range through the
+// is read in aligned sendChunk pieces by a goroutine that stays up to two
+// pieces ahead of the writes to w. Reading such a range through the
 // cache ran at a fraction of the disk's rate here (sendfile hands the
 // socket each page as it arrives; the client then burns a core on tiny
 // reads) and would fill the cache with pages no one may read again. ok is
@@ -277,7 +287,7 @@ func (r *reader) sendDirect(w io.Writer, off, n int64) (sent int64, ok bool, err
 		done   = make(chan struct{})
 	)
 	for range sendBuffers {
-		free <- stagePool.Get().(*[]byte)
+		free <- sendPool.Get().(*[]byte)
 	}
 	go func() {
 		defer close(done)
@@ -335,7 +345,7 @@ func (r *reader) sendDirect(w io.Writer, off, n int64) (sent int64, ok bool, err
 	}
 	<-done
 	for range sendBuffers {
-		stagePool.Put(<-free)
+		sendPool.Put(<-free)
 	}
 	return sent, ok, err
 }
