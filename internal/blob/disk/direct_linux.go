@@ -245,7 +245,8 @@ func cached(f *os.File, off, n int64) bool {
 // ranged GETs of 16 MiB at once ran at 1.12–1.24 GB/s here with three
 // 1 MiB buffers, 1.19–1.35 with two of 4 MiB and 1.43–1.68 with three of
 // 4 MiB: this disk wants large reads, and two of them ahead. A GET reading
-// past the page cache holds 12 MiB while it runs.
+// past the page cache holds 12 MiB while it runs; at most maxDirectSends
+// of them run at once.
 const (
 	sendChunk   = 4 << 20
 	sendBuffers = 3
@@ -267,6 +268,12 @@ func (r *reader) sendDirect(w io.Writer, off, n int64) (sent int64, ok bool, err
 	end := min(off+n, r.size)
 	if off >= end || cached(r.f, off, end-off) {
 		return 0, false, nil
+	}
+	select {
+	case r.directSends <- struct{}{}:
+		defer func() { <-r.directSends }()
+	default:
+		return 0, false, nil // as many as the memory bound allows already
 	}
 	// /proc/self/fd reopens the very file r has open, even if it has been
 	// renamed or unlinked since.

@@ -595,3 +595,62 @@ func TestCached(t *testing.T) {
 		}
 	}
 }
+
+// TestSendDirectBound: GETs past the page cache beyond maxDirectSends read
+// through the cache instead, with the same bytes, and release their slot.
+func TestSendDirectBound(t *testing.T) {
+	root := t.TempDir()
+	s, err := Open(root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !directSupported(t, root) {
+		t.Skipf("%s refuses O_DIRECT: nothing to bound", root)
+	}
+	data := randomBytes(7, 5<<20+123)
+	id := blobtest.MustPut(t, directStore{s}, data, 1<<20)
+	send := func() {
+		t.Helper()
+		br, err := s.Open(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer br.Close()
+		var b bytes.Buffer
+		if sent, err := br.(*reader).SendTo(&b, 0, int64(len(data))); err != nil || sent != int64(len(data)) || !bytes.Equal(b.Bytes(), data) {
+			t.Fatalf("SendTo = %d, %v; bytes equal %v", sent, err, bytes.Equal(b.Bytes(), data))
+		}
+	}
+	// Every slot taken: the GET reads through the page cache.
+	for range maxDirectSends {
+		s.directSends <- struct{}{}
+	}
+	send()
+	if pages := resident(t, s.path(id)); pages < len(data)/os.Getpagesize() {
+		t.Errorf("%d pages in the page cache after a GET over the bound, want the whole blob", pages)
+	}
+	for range maxDirectSends {
+		<-s.directSends
+	}
+	// A GET that took a slot gives it back.
+	if err := dropCache(s.path(id)); err != nil {
+		t.Fatal(err)
+	}
+	send()
+	if n := len(s.directSends); n != 0 {
+		t.Errorf("%d slots held after the GETs ended", n)
+	}
+}
+
+// dropCache takes a file's pages out of the page cache.
+func dropCache(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := unix.Fdatasync(int(f.Fd())); err != nil {
+		return err
+	}
+	return unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
+}

@@ -34,7 +34,15 @@ var _ blob.Store = (*Store)(nil)
 type Store struct {
 	root   string
 	noSync bool
+	// directSends bounds the GETs reading past the page cache at once,
+	// and so the memory their buffers take (see sendDirect); a GET over
+	// the bound reads through the page cache instead.
+	directSends chan struct{}
 }
+
+// maxDirectSends is the capacity of Store.directSends: 16 GETs of 12 MiB
+// of buffers each, 192 MiB at most.
+const maxDirectSends = 16
 
 // Options configure Open.
 type Options struct {
@@ -56,7 +64,7 @@ func Open(root string, opts Options) (*Store, error) {
 			return nil, err
 		}
 	}
-	s := &Store{root: root, noSync: opts.NoSync}
+	s := &Store{root: root, noSync: opts.NoSync, directSends: make(chan struct{}, maxDirectSends)}
 	if err := s.syncDir(root); err != nil {
 		return nil, err
 	}
@@ -221,12 +229,13 @@ func (s *Store) Open(ctx context.Context, id string) (blob.Reader, error) {
 	if fi.Size() > directAfter {
 		adviseSequential(f)
 	}
-	return &reader{f: f, size: fi.Size()}, nil
+	return &reader{f: f, size: fi.Size(), directSends: s.directSends}, nil
 }
 
 type reader struct {
-	f    *os.File
-	size int64
+	f           *os.File
+	size        int64
+	directSends chan struct{} // the Store's
 }
 
 func (r *reader) Read(p []byte) (int, error)                { return r.f.Read(p) }
