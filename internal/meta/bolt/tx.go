@@ -960,6 +960,10 @@ func (t *tx) PutDoc(kind, key string, value []byte) error {
 	if err != nil {
 		return err
 	}
+	// Documents are mostly added in key order (queues, logs: keys are
+	// times and sequence numbers), which bbolt's default split at half a
+	// page would leave half empty, writing twice the pages per commit.
+	b.FillPercent = fillPercent
 	return t.put(b, []byte(key), bytes.Clone(value))
 }
 
