@@ -3,7 +3,8 @@ package notify
 import (
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/sluicehq/sluice/internal/jsonscan"
 )
 
 // Event records and log records are written inside the transaction of the
@@ -15,51 +16,51 @@ import (
 // {"Records":[record]}.
 func appendRecordPayload(b []byte, r *EventRecord) []byte {
 	b = append(b, `{"Records":[{"eventVersion":`...)
-	b = appendString(b, r.EventVersion)
+	b = jsonscan.AppendString(b, r.EventVersion)
 	b = append(b, `,"eventSource":`...)
-	b = appendString(b, r.EventSource)
+	b = jsonscan.AppendString(b, r.EventSource)
 	b = append(b, `,"awsRegion":`...)
-	b = appendString(b, r.AWSRegion)
+	b = jsonscan.AppendString(b, r.AWSRegion)
 	b = append(b, `,"eventTime":`...)
-	b = appendString(b, r.EventTime)
+	b = jsonscan.AppendString(b, r.EventTime)
 	b = append(b, `,"eventName":`...)
-	b = appendString(b, r.EventName)
+	b = jsonscan.AppendString(b, r.EventName)
 	b = append(b, `,"userIdentity":{"principalId":`...)
-	b = appendString(b, r.UserIdentity.PrincipalID)
+	b = jsonscan.AppendString(b, r.UserIdentity.PrincipalID)
 	b = append(b, `},"requestParameters":{"sourceIPAddress":`...)
-	b = appendString(b, r.RequestParameters.SourceIPAddress)
+	b = jsonscan.AppendString(b, r.RequestParameters.SourceIPAddress)
 	b = append(b, `},"responseElements":{"x-amz-request-id":`...)
-	b = appendString(b, r.ResponseElements.RequestID)
+	b = jsonscan.AppendString(b, r.ResponseElements.RequestID)
 	b = append(b, `,"x-amz-id-2":`...)
-	b = appendString(b, r.ResponseElements.HostID)
+	b = jsonscan.AppendString(b, r.ResponseElements.HostID)
 	b = append(b, `},"s3":{"s3SchemaVersion":`...)
-	b = appendString(b, r.S3.SchemaVersion)
+	b = jsonscan.AppendString(b, r.S3.SchemaVersion)
 	b = append(b, `,"configurationId":`...)
-	b = appendString(b, r.S3.ConfigurationID)
+	b = jsonscan.AppendString(b, r.S3.ConfigurationID)
 	b = append(b, `,"bucket":{"name":`...)
-	b = appendString(b, r.S3.Bucket.Name)
+	b = jsonscan.AppendString(b, r.S3.Bucket.Name)
 	b = append(b, `,"ownerIdentity":{"principalId":`...)
-	b = appendString(b, r.S3.Bucket.OwnerIdentity.PrincipalID)
+	b = jsonscan.AppendString(b, r.S3.Bucket.OwnerIdentity.PrincipalID)
 	b = append(b, `},"arn":`...)
-	b = appendString(b, r.S3.Bucket.ARN)
+	b = jsonscan.AppendString(b, r.S3.Bucket.ARN)
 	o := &r.S3.Object
 	b = append(b, `},"object":{"key":`...)
-	b = appendString(b, o.Key)
+	b = jsonscan.AppendString(b, o.Key)
 	if o.Size != nil {
 		b = append(b, `,"size":`...)
 		b = strconv.AppendInt(b, *o.Size, 10)
 	}
 	if o.ETag != "" {
 		b = append(b, `,"eTag":`...)
-		b = appendString(b, o.ETag)
+		b = jsonscan.AppendString(b, o.ETag)
 	}
 	if o.VersionID != "" {
 		b = append(b, `,"versionId":`...)
-		b = appendString(b, o.VersionID)
+		b = jsonscan.AppendString(b, o.VersionID)
 	}
 	if o.Sequencer != "" {
 		b = append(b, `,"sequencer":`...)
-		b = appendString(b, o.Sequencer)
+		b = jsonscan.AppendString(b, o.Sequencer)
 	}
 	return append(b, `}}}]}`...)
 }
@@ -80,7 +81,7 @@ func appendSourceStart(b []byte, src *recordSource) []byte {
 	b = append(b, '{')
 	if src.Region != "" {
 		b = appendMember(b, "r")
-		b = appendString(b, src.Region)
+		b = jsonscan.AppendString(b, src.Region)
 	}
 	return b
 }
@@ -91,7 +92,7 @@ func appendSourceTime(b []byte, t string) []byte {
 		return b
 	}
 	b = appendMember(b, "t")
-	return appendString(b, t)
+	return jsonscan.AppendString(b, t)
 }
 
 // appendSourceMid appends the members of a record source from the event
@@ -101,7 +102,7 @@ func appendSourceMid(b []byte, src *recordSource) []byte {
 		{"ip", src.SourceIP}, {"rq", src.RequestID}, {"h", src.HostID}, {"c", src.ConfigID}, {"b", src.Bucket}, {"o", src.Owner}, {"k", src.Key}} {
 		if f.v != "" {
 			b = appendMember(b, f.name)
-			b = appendString(b, f.v)
+			b = jsonscan.AppendString(b, f.v)
 		}
 	}
 	return b
@@ -117,7 +118,7 @@ func appendSourceEnd(b []byte, src *recordSource) []byte {
 	for _, f := range [...]struct{ name, v string }{{"e", src.ETag}, {"v", src.VersionID}, {"q", src.Sequencer}} {
 		if f.v != "" {
 			b = appendMember(b, f.name)
-			b = appendString(b, f.v)
+			b = jsonscan.AppendString(b, f.v)
 		}
 	}
 	return append(b, '}')
@@ -147,7 +148,7 @@ func appendLogRecord(b []byte, r *Record) []byte {
 // appendLogHead opens a log record and appends its ID and times.
 func appendLogHead(b []byte, r *Record) []byte {
 	b = append(b, `{"id":`...)
-	b = appendString(b, r.ID)
+	b = jsonscan.AppendString(b, r.ID)
 	b = append(b, `,"time":`...)
 	b = appendTime(b, r.Time)
 	b = append(b, `,"updated":`...)
@@ -157,9 +158,9 @@ func appendLogHead(b []byte, r *Record) []byte {
 // appendLogMid appends a log record's event, bucket and key.
 func appendLogMid(b []byte, r *Record) []byte {
 	b = append(b, `,"event":`...)
-	b = appendString(b, r.Event)
+	b = jsonscan.AppendString(b, r.Event)
 	b = append(b, `,"bucket":`...)
-	b = appendString(b, r.Bucket)
+	b = jsonscan.AppendString(b, r.Bucket)
 	return appendOptional(b, "key", r.Key)
 }
 
@@ -173,12 +174,12 @@ func appendLogVersion(b []byte, r *Record) []byte {
 func appendLogTail(b []byte, r *Record) []byte {
 	b = appendOptional(b, "configurationId", r.ConfigurationID)
 	b = append(b, `,"function":`...)
-	b = appendString(b, r.Function)
+	b = jsonscan.AppendString(b, r.Function)
 	b = append(b, `,"requestId":`...)
-	b = appendString(b, r.RequestID)
+	b = jsonscan.AppendString(b, r.RequestID)
 	b = appendOptional(b, "sourceRequestId", r.SourceRequestID)
 	b = append(b, `,"state":`...)
-	b = appendString(b, r.State)
+	b = jsonscan.AppendString(b, r.State)
 	if r.Attempts != 0 {
 		b = append(b, `,"attempts":`...)
 		b = strconv.AppendInt(b, int64(r.Attempts), 10)
@@ -196,24 +197,24 @@ func appendOptional(b []byte, name, v string) []byte {
 	b = append(b, `,"`...)
 	b = append(b, name...)
 	b = append(b, `":`...)
-	return appendString(b, v)
+	return jsonscan.AppendString(b, v)
 }
 
 // appendState appends a delivery state as encoding/json would.
 func appendState(b []byte, st *deliveryState) []byte {
 	b = append(b, `{"state":`...)
-	b = appendString(b, st.State)
+	b = jsonscan.AppendString(b, st.State)
 	if st.Attempts != 0 {
 		b = append(b, `,"attempts":`...)
 		b = strconv.AppendInt(b, int64(st.Attempts), 10)
 	}
 	if st.Reason != "" {
 		b = append(b, `,"reason":`...)
-		b = appendString(b, st.Reason)
+		b = jsonscan.AppendString(b, st.Reason)
 	}
 	if st.RequestID != "" {
 		b = append(b, `,"requestId":`...)
-		b = appendString(b, st.RequestID)
+		b = jsonscan.AppendString(b, st.RequestID)
 	}
 	b = append(b, `,"updated":`...)
 	b = appendTime(b, st.Updated)
@@ -223,56 +224,5 @@ func appendState(b []byte, st *deliveryState) []byte {
 func appendTime(b []byte, t time.Time) []byte {
 	b = append(b, '"')
 	b = t.AppendFormat(b, time.RFC3339Nano)
-	return append(b, '"')
-}
-
-// appendString appends s as a JSON string, escaped as encoding/json does
-// (HTML characters included, invalid UTF-8 replaced).
-func appendString(b []byte, s string) []byte {
-	const hexDigits = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
 	return append(b, '"')
 }

@@ -10,7 +10,7 @@ import (
 
 // tricky strings exercise JSON escaping: quotes, backslashes, control
 // characters, HTML characters, non-ASCII, invalid UTF-8, U+2028.
-var tricky = []string{"", "plain", `q"uo\te`, "tab\there\nnl\r\x00\x1f", "<a href='x'>&amp;</a>", "ünï €", "bad\xffutf8\xc3", "line\u2028sep\u2029"}
+var tricky = []string{"", "plain", `q"uo\te`, "tab\there\nnl\r\x00\x1f\b\f", "<a href='x'>&amp;</a>", "ünï €", "bad\xffutf8\xc3", "line\u2028sep\u2029"}
 
 func TestEncodersMatchEncodingJSON(t *testing.T) {
 	at := time.Date(2026, 1, 2, 3, 4, 5, 6000000, time.UTC)

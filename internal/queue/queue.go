@@ -275,7 +275,7 @@ func scanItem(raw []byte) (Item, error) {
 // JSON.
 func appendItem(b []byte, it *Item, isJSON bool) []byte {
 	b = append(b, `{"id":`...)
-	b = appendString(b, it.ID)
+	b = jsonscan.AppendString(b, it.ID)
 	switch {
 	case it.Payload == nil:
 		b = append(b, `,"payload":null`...)
@@ -296,22 +296,9 @@ func appendItem(b []byte, it *Item, isJSON bool) []byte {
 	b = append(b, '"')
 	if it.Note != "" {
 		b = append(b, `,"note":`...)
-		b = appendString(b, it.Note)
+		b = jsonscan.AppendString(b, it.Note)
 	}
 	return append(b, '}')
-}
-
-// appendString appends s as encoding/json writes a string.
-func appendString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }
 
 // Enqueue adds payload in a transaction of its own and kicks the queue.

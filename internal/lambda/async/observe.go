@@ -110,34 +110,16 @@ func (q *Queue) build(e *event) error {
 // metadata store's one committer. It trusts e.Payload and e.Source to be
 // valid JSON, as newEvent makes them.
 func appendNewEvent(b []byte, e *event) []byte {
-	b = append(b, `{"function":`...)
-	b = appendJSONString(b, e.Function)
-	if e.Qualifier != "" {
-		b = append(b, `,"qualifier":`...)
-		b = appendJSONString(b, e.Qualifier)
-	}
-	b = append(b, `,"requestId":`...)
-	b = appendJSONString(b, e.RequestID)
-	b = append(b, `,"invokedArn":`...)
-	b = appendJSONString(b, e.InvokedARN)
-	if len(e.Payload) > 0 {
-		b = append(b, `,"payload":`...)
-		b = append(b, e.Payload...)
-	}
-	if e.ClientContext != "" {
-		b = append(b, `,"clientContext":`...)
-		b = appendJSONString(b, e.ClientContext)
-	}
-	b = append(b, `,"accepted":"`...)
+	b = appendEventStart(b, e)
 	b = e.Accepted.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, '"')
 	if e.TraceID != "" {
 		b = append(b, `,"traceId":`...)
-		b = appendJSONString(b, e.TraceID)
+		b = jsonscan.AppendString(b, e.TraceID)
 	}
 	if e.Ref != "" {
 		b = append(b, `,"ref":`...)
-		b = appendJSONString(b, e.Ref)
+		b = jsonscan.AppendString(b, e.Ref)
 	}
 	if len(e.Source) > 0 {
 		b = append(b, `,"source":`...)
@@ -193,19 +175,6 @@ func decodeEvent(raw []byte, e *event) error {
 		return nil
 	}
 	return json.Unmarshal(raw, e)
-}
-
-// appendJSONString appends s as encoding/json writes a string.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }
 
 // Kick makes the queue look for due events now, after a transaction that

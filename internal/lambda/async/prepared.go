@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/jsonscan"
 	"github.com/sluicehq/sluice/internal/lambda"
 	"github.com/sluicehq/sluice/internal/meta"
 )
@@ -75,7 +76,7 @@ func (p *PreparedEvent) appendTo(b []byte, accepted time.Time, ref string, sourc
 	b = append(b, p.trace...)
 	if ref != "" {
 		b = append(b, `,"ref":`...)
-		b = appendJSONString(b, ref)
+		b = jsonscan.AppendString(b, ref)
 	}
 	if len(source) > 0 {
 		b = append(b, `,"source":`...)
@@ -89,22 +90,22 @@ func (p *PreparedEvent) appendTo(b []byte, accepted time.Time, ref string, sourc
 // appendNewEvent writes them.
 func appendEventStart(b []byte, e *event) []byte {
 	b = append(b, `{"function":`...)
-	b = appendJSONString(b, e.Function)
+	b = jsonscan.AppendString(b, e.Function)
 	if e.Qualifier != "" {
 		b = append(b, `,"qualifier":`...)
-		b = appendJSONString(b, e.Qualifier)
+		b = jsonscan.AppendString(b, e.Qualifier)
 	}
 	b = append(b, `,"requestId":`...)
-	b = appendJSONString(b, e.RequestID)
+	b = jsonscan.AppendString(b, e.RequestID)
 	b = append(b, `,"invokedArn":`...)
-	b = appendJSONString(b, e.InvokedARN)
+	b = jsonscan.AppendString(b, e.InvokedARN)
 	if len(e.Payload) > 0 {
 		b = append(b, `,"payload":`...)
 		b = append(b, e.Payload...)
 	}
 	if e.ClientContext != "" {
 		b = append(b, `,"clientContext":`...)
-		b = appendJSONString(b, e.ClientContext)
+		b = jsonscan.AppendString(b, e.ClientContext)
 	}
 	return append(b, `,"accepted":"`...)
 }
@@ -115,7 +116,7 @@ func appendEventTrace(b []byte, traceID string) []byte {
 	b = append(b, '"')
 	if traceID != "" {
 		b = append(b, `,"traceId":`...)
-		b = appendJSONString(b, traceID)
+		b = jsonscan.AppendString(b, traceID)
 	}
 	return b
 }
