@@ -96,6 +96,27 @@ func directSupported(t *testing.T, dir string) bool {
 	return errors.Is(err, unix.EINVAL)
 }
 
+// directDir returns a temporary directory for the tests of direct I/O: on
+// the file system of $TMPDIR if it takes O_DIRECT, else (a tmpfs /tmp, as
+// Debian 13 mounts it) beside the package's source, in the checkout, so
+// that the direct path is tested wherever the repository sits on a disk.
+func directDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if directSupported(t, dir) {
+		return dir
+	}
+	local, err := os.MkdirTemp(".", ".direct-test-")
+	if err != nil {
+		return dir
+	}
+	t.Cleanup(func() { os.RemoveAll(local) })
+	if directSupported(t, local) {
+		return local
+	}
+	return dir
+}
+
 // resident counts the pages of the file at path that are in the page cache.
 func resident(t *testing.T, path string) int {
 	t.Helper()
@@ -149,7 +170,7 @@ func writeIn(t *testing.T, w *writer, src []byte, off int, data []byte, pieces [
 // past the page cache where the file system supports O_DIRECT, and that
 // small blobs stay buffered.
 func TestDirectWriter(t *testing.T) {
-	root := t.TempDir()
+	root := directDir(t)
 	s, err := Open(root, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -220,7 +241,7 @@ func TestDirectWriter(t *testing.T) {
 // that is not a whole number of blocks, EINVAL) and checks the writer goes
 // on through the page cache with the content intact.
 func TestDirectWriteRefused(t *testing.T) {
-	root := t.TempDir()
+	root := directDir(t)
 	if !directSupported(t, root) {
 		t.Skipf("the file system of %s does not refuse partial O_DIRECT writes", root)
 	}
@@ -295,7 +316,7 @@ func TestDirectOnTmpfs(t *testing.T) {
 // TestDirectAbort checks that an abandoned or failed direct writer leaves
 // nothing, and that its stage goes back to the pool.
 func TestDirectAbort(t *testing.T) {
-	root := t.TempDir()
+	root := directDir(t)
 	s, err := Open(root, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -381,7 +402,7 @@ func TestDirectCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a child process")
 	}
-	root := t.TempDir()
+	root := directDir(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), crashChildEnv+"="+root)
 	cmd.Stderr = os.Stderr
@@ -430,13 +451,7 @@ func TestDirectCrash(t *testing.T) {
 			t.Errorf("blob %s (%d bytes) reads back different after the kill", c.id, c.size)
 		}
 	}
-	var ids []string
-	if err := s.Walk(context.Background(), func(id string, _ time.Time) error {
-		ids = append(ids, id)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	ids := walkIDs(t, s)
 	if len(ids) != len(acked) {
 		t.Errorf("Walk after the kill found %d blobs, want the %d committed", len(ids), len(acked))
 	}
@@ -467,7 +482,7 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 // lengths, up to and past the end, and checks the bytes; the large blob's
 // bytes past its head stay out of the page cache.
 func TestSendTo(t *testing.T) {
-	root := t.TempDir()
+	root := directDir(t)
 	s, err := Open(root, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -562,7 +577,7 @@ func TestSendToErrors(t *testing.T) {
 
 // TestCached checks the page-cache probe SendTo chooses its path by.
 func TestCached(t *testing.T) {
-	root := t.TempDir()
+	root := directDir(t)
 	if !directSupported(t, root) {
 		t.Skipf("the file system of %s takes no O_DIRECT writes", root)
 	}
@@ -599,7 +614,7 @@ func TestCached(t *testing.T) {
 // TestSendDirectBound: GETs past the page cache beyond maxDirectSends read
 // through the cache instead, with the same bytes, and release their slot.
 func TestSendDirectBound(t *testing.T) {
-	root := t.TempDir()
+	root := directDir(t)
 	s, err := Open(root, Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -76,13 +76,7 @@ func TestOpenClearsTmp(t *testing.T) {
 	if got := blobtest.MustRead(t, s, kept); string(got) != "committed" {
 		t.Errorf("committed blob after reopen = %q", got)
 	}
-	var ids []string
-	if err := s.Walk(context.Background(), func(id string, _ time.Time) error {
-		ids = append(ids, id)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	ids := walkIDs(t, s)
 	if len(ids) != 1 || ids[0] != kept {
 		t.Errorf("Walk after reopen = %q, want [%s]", ids, kept)
 	}
@@ -119,13 +113,7 @@ func TestLayout(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var ids []string
-	if err := s.Walk(context.Background(), func(id string, _ time.Time) error {
-		ids = append(ids, id)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	ids := walkIDs(t, s)
 	if len(ids) != 1 || ids[0] != id {
 		t.Errorf("Walk = %q, want [%s]", ids, id)
 	}
@@ -136,4 +124,17 @@ func TestLayout(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(root, "stray-file")); err != nil {
 		t.Errorf("Delete(\"../stray-file\") removed a file outside the store: %v", err)
 	}
+}
+
+// walkIDs returns the IDs of the blobs in s.
+func walkIDs(t *testing.T, s *Store) []string {
+	t.Helper()
+	var ids []string
+	if err := s.Walk(context.Background(), func(id string, _ time.Time) error {
+		ids = append(ids, id)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return ids
 }
