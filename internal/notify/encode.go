@@ -135,43 +135,21 @@ func appendMember(b []byte, name string) []byte {
 	return append(b, '"', ':')
 }
 
-// appendLogRecord appends a log record as encoding/json would. It is
-// written in the parts Service.Prepare encodes ahead of an event's
-// transaction (mid, tail) and those Emit writes in it (head, version).
+// appendLogRecord appends a log record as encoding/json would.
 func appendLogRecord(b []byte, r *Record) []byte {
-	b = appendLogHead(b, r)
-	b = appendLogMid(b, r)
-	b = appendLogVersion(b, r)
-	return appendLogTail(b, r)
-}
-
-// appendLogHead opens a log record and appends its ID and times.
-func appendLogHead(b []byte, r *Record) []byte {
 	b = append(b, `{"id":`...)
 	b = jsonscan.AppendString(b, r.ID)
 	b = append(b, `,"time":`...)
 	b = appendTime(b, r.Time)
 	b = append(b, `,"updated":`...)
-	return appendTime(b, r.Updated)
-}
-
-// appendLogMid appends a log record's event, bucket and key.
-func appendLogMid(b []byte, r *Record) []byte {
+	b = appendTime(b, r.Updated)
 	b = append(b, `,"event":`...)
 	b = jsonscan.AppendString(b, r.Event)
 	b = append(b, `,"bucket":`...)
 	b = jsonscan.AppendString(b, r.Bucket)
-	return appendOptional(b, "key", r.Key)
-}
-
-// appendLogVersion appends a log record's version ID and sequencer.
-func appendLogVersion(b []byte, r *Record) []byte {
+	b = appendOptional(b, "key", r.Key)
 	b = appendOptional(b, "versionId", r.VersionID)
-	return appendOptional(b, "sequencer", r.Sequencer)
-}
-
-// appendLogTail appends the rest of a log record and closes it.
-func appendLogTail(b []byte, r *Record) []byte {
+	b = appendOptional(b, "sequencer", r.Sequencer)
 	b = appendOptional(b, "configurationId", r.ConfigurationID)
 	b = append(b, `,"function":`...)
 	b = jsonscan.AppendString(b, r.Function)

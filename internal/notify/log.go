@@ -5,7 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/internal/lambda/async"
@@ -13,11 +16,17 @@ import (
 )
 
 // The event log keeps one Record per delivery (an event × a configuration
-// that selected it): written in the transaction that emits the event,
-// updated in the transactions of the asynchronous queue that attempt it,
-// listed by `sluice events`. Records of finished deliveries are pruned
-// after Config.Retention or beyond the newest Config.Keep; records of
-// deliveries still under way never are — the backlog is always visible.
+// that selected it), listed by `sluice events`. A delivery not attempted
+// yet is shown from the asynchronous queue, which holds its invocation
+// with the record's source (Queue.Pending): the transaction that emits an
+// event — an object change, on the metadata store's single committer —
+// writes that one document per delivery and no log record. The record is
+// written by the transaction of the delivery's first outcome (Observe),
+// built from the same source, and updated by the later ones. Records of
+// finished deliveries are pruned after Config.Retention or beyond the
+// newest Config.Keep; deliveries still under way never are — the backlog
+// is always visible. (Stores written before this kept a pending record
+// from the emitting transaction on; Events and Observe read those too.)
 
 // kindLog is the document kind of the event log; keys are the delivery's
 // store sequence number, 16 hex digits, so that they sort by time. A
@@ -98,10 +107,11 @@ type deliveryState struct {
 
 // Observe implements async.Observer: it records what became of a
 // delivery attempt as the state of the delivery's log record, in the
-// record's own document: the state is written next to the record, on the
-// page the record is on (often the log's last, which the commit writes
-// anyway), rather than in a B+tree of its own. A record no longer in the
-// log (pruned) gets no state.
+// record's own document: the state is written next to the record rather
+// than in a B+tree of its own. The first outcome of a delivery writes the
+// record, built from the record source the queue held (o.Source), and its
+// state. A record no longer in the log, and without a source to build it
+// from (pruned), gets no state.
 func (s *Service) Observe(tx meta.Tx, ref string, o async.Observation) error {
 	st := deliveryState{State: o.State, Attempts: o.Attempts, Reason: o.Reason, RequestID: o.RequestID, Updated: o.Time.UTC()}
 	if st.State == StateDelivered {
@@ -109,9 +119,16 @@ func (s *Service) Observe(tx meta.Tx, ref string, o async.Observation) error {
 	}
 	doc, err := tx.Doc(kindLog, ref)
 	if errors.Is(err, meta.ErrNoSuchDoc) {
-		return nil
-	}
-	if err != nil {
+		if o.Source == nil {
+			return nil
+		}
+		r, err := recordFromSource(ref, o.InvokedARN, o.RequestID, o.Accepted, o.Source)
+		if err != nil {
+			s.log.Error("event log: undecodable record source", "id", ref, "err", err)
+			return nil
+		}
+		doc = appendLogRecord(make([]byte, 0, 512), r)
+	} else if err != nil {
 		return err
 	}
 	rec, _ := splitState(doc)
@@ -167,6 +184,30 @@ func loadRecord(tx meta.Tx, d meta.Doc) (*Record, error) {
 
 var _ async.Observer = (*Service)(nil)
 
+// recordFromSource is the pending log record of the delivery with
+// reference id whose invocation of function (the ARN as configured) has
+// request ID requestID, was accepted at accepted, and carries the record
+// source source.
+func recordFromSource(id, function, requestID string, accepted time.Time, source []byte) (*Record, error) {
+	var src recordSource
+	if err := decodeSource(source, &src); err != nil {
+		return nil, err
+	}
+	key, err := url.QueryUnescape(src.Key) // EncodeKey's inverse
+	if err != nil {
+		return nil, err
+	}
+	t, err := time.Parse(timeLayout, src.Time)
+	if err != nil {
+		return nil, err
+	}
+	return &Record{
+		ID: id, Time: t, Updated: accepted.UTC(), Event: src.Name, Bucket: src.Bucket, Key: key,
+		VersionID: src.VersionID, Sequencer: src.Sequencer, ConfigurationID: src.ConfigID,
+		Function: function, RequestID: requestID, SourceRequestID: src.RequestID, State: StatePending,
+	}, nil
+}
+
 func putRecord(tx meta.Tx, r *Record) error {
 	return tx.PutDoc(kindLog, r.ID, appendLogRecord(make([]byte, 0, 512), r))
 }
@@ -190,7 +231,8 @@ type Listing struct {
 	Backlog int `json:"backlog"`
 }
 
-// Events lists event log records.
+// Events lists event log records: those in the log and, merged in key
+// order, those of the deliveries the queue has not attempted yet.
 func (s *Service) Events(ctx context.Context, q Query) (*Listing, error) {
 	if q.Limit <= 0 {
 		q.Limit = 100
@@ -199,26 +241,19 @@ func (s *Service) Events(ctx context.Context, q Query) (*Listing, error) {
 	out := &Listing{}
 	err := s.meta.View(ctx, func(tx meta.Tx) error {
 		*out = Listing{}
+		pending, err := s.pendingRecords(tx, q.Bucket)
+		if err != nil {
+			return err
+		}
 		var ring []*Record
 		next := 0
-		for d, err := range tx.Docs(kindLog, meta.ListOptions{}) {
-			if err != nil {
-				return err
-			}
-			r, err := loadRecord(tx, d)
-			if err != nil {
-				s.log.Error("undecodable event log record", "id", d.Key, "err", err)
-				continue
-			}
-			if q.Bucket != "" && r.Bucket != q.Bucket {
-				continue
-			}
+		visit := func(r *Record) {
 			if !r.Done() {
 				out.Backlog++
 			}
 			switch {
 			case q.After != "":
-				if d.Key > q.After && len(out.Records) < q.Limit {
+				if r.ID > q.After && len(out.Records) < q.Limit {
 					out.Records = append(out.Records, r)
 				}
 			case len(ring) < q.Limit:
@@ -228,6 +263,30 @@ func (s *Service) Events(ctx context.Context, q Query) (*Listing, error) {
 				next = (next + 1) % q.Limit
 			}
 		}
+		i := 0
+		for d, err := range tx.Docs(kindLog, meta.ListOptions{}) {
+			if err != nil {
+				return err
+			}
+			for ; i < len(pending) && pending[i].ID < d.Key; i++ {
+				visit(pending[i])
+			}
+			if i < len(pending) && pending[i].ID == d.Key {
+				i++ // a record written before its first outcome (older stores)
+			}
+			r, err := loadRecord(tx, d)
+			if err != nil {
+				s.log.Error("undecodable event log record", "id", d.Key, "err", err)
+				continue
+			}
+			if q.Bucket != "" && r.Bucket != q.Bucket {
+				continue
+			}
+			visit(r)
+		}
+		for ; i < len(pending); i++ {
+			visit(pending[i])
+		}
 		if q.After == "" {
 			out.Records = append(ring[next:], ring[:next]...)
 		}
@@ -236,33 +295,64 @@ func (s *Service) Events(ctx context.Context, q Query) (*Listing, error) {
 	return out, err
 }
 
+// pendingRecords returns the records of the deliveries of bucket's events
+// ("" for all buckets) that the queue holds unattempted, in key order.
+func (s *Service) pendingRecords(tx meta.Tx, bucket string) ([]*Record, error) {
+	q, _ := s.deps()
+	if q == nil {
+		return nil, nil
+	}
+	var recs []*Record
+	for p, err := range q.Pending(tx) {
+		if err != nil {
+			return nil, err
+		}
+		r, err := recordFromSource(p.Ref, p.InvokedARN, p.RequestID, p.Accepted, p.Source)
+		if err != nil {
+			s.log.Error("event log: undecodable record source", "id", p.Ref, "err", err)
+			continue
+		}
+		if bucket == "" || r.Bucket == bucket {
+			recs = append(recs, r)
+		}
+	}
+	slices.SortFunc(recs, func(a, b *Record) int { return strings.Compare(a.ID, b.ID) })
+	return recs, nil
+}
+
 // pruneBatch is how many records one pruning transaction deletes. The
 // transaction shares a group commit with object changes waiting for the
 // committer, so it is kept small enough not to hold them up.
 const pruneBatch = 256
 
 // prune deletes records of finished deliveries that are older than the
-// retention or beyond the newest Keep, a batch per transaction. It decides
-// from the key order and the small states alone: a record without one is
-// pending, never pruned, and the state holds what a finished record's age
-// is measured by, so the records themselves are not decoded.
+// retention or beyond the newest Keep finished ones, a batch per
+// transaction. It decides from the key order and the small states alone:
+// a record without one is pending, never pruned (as are the deliveries
+// the queue holds unattempted, which have no record yet), and the state
+// holds what a finished record's age is measured by, so the records
+// themselves are not decoded.
 func (s *Service) prune(ctx context.Context) error {
-	var total int
+	var finished int
 	err := s.meta.View(ctx, func(tx meta.Tx) error {
-		total = 0
-		for _, err := range tx.Docs(kindLog, meta.ListOptions{}) {
+		finished = 0
+		for d, err := range tx.Docs(kindLog, meta.ListOptions{}) {
 			if err != nil {
 				return err
 			}
-			total++
+			if st, err := prunable(tx, d); err != nil {
+				return err
+			} else if st != nil {
+				finished++
+			}
 		}
 		return nil
 	})
-	if err != nil || total <= 0 {
+	if err != nil || finished <= 0 {
 		return err
 	}
 	cutoff := s.now().Add(-s.retention)
-	left, after := total, ""
+	left, after := finished, ""
 	for {
 		var doomed []string
 		done := true
@@ -277,19 +367,14 @@ func (s *Service) prune(ctx context.Context) error {
 					break
 				}
 				after = d.Key
-				raw, err := stateOf(tx, d)
+				st, err := prunable(tx, d)
 				if err != nil {
 					return err
 				}
-				if raw == nil {
-					continue // pending
-				}
-				var st prunedState
-				err = json.Unmarshal(raw, &st)
-				if err == nil && st.State != StateDelivered && st.State != StateFailed {
+				if st == nil {
 					continue // a delivery under way is never forgotten
 				}
-				if left <= s.keep && err == nil && !st.Updated.Before(cutoff) {
+				if left <= s.keep && !st.Updated.Before(cutoff) {
 					break
 				}
 				doomed = append(doomed, d.Key)
@@ -314,6 +399,24 @@ func (s *Service) prune(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// prunable returns the state of the log record stored as d if its
+// delivery is finished, nil if it is under way. A state that cannot be
+// decoded counts as finished long ago (it would otherwise stay forever).
+func prunable(tx meta.Tx, d meta.Doc) (*prunedState, error) {
+	raw, err := stateOf(tx, d)
+	if err != nil || raw == nil {
+		return nil, err
+	}
+	var st prunedState
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return &prunedState{State: StateFailed}, nil
+	}
+	if st.State != StateDelivered && st.State != StateFailed {
+		return nil, nil
+	}
+	return &st, nil
 }
 
 // prunedState is what prune reads of a deliveryState.

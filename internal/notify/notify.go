@@ -30,6 +30,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -57,6 +58,11 @@ type Queue interface {
 	// source, built into the record when it is delivered (by the
 	// Service, the queue's Observer, as an async.PayloadBuilder).
 	AddSourceTx(tx meta.Tx, ev *lambda.AsyncEvent, ref string) error
+	// Pending lists the invocations added with AddSourceTx (or prepared)
+	// that have had no outcome yet: the deliveries the event log shows
+	// from the queue, having no record of them before their first
+	// outcome.
+	Pending(tx meta.Tx) iter.Seq2[async.PendingEvent, error]
 	// Kick wakes the queue after a transaction that added to it.
 	Kick()
 }
@@ -80,7 +86,7 @@ type Config struct {
 	Logger    *slog.Logger
 	// Retention and Keep bound the event log: records of finished
 	// deliveries are pruned once older than Retention (default 24 h) or
-	// beyond the newest Keep (default 10,000). PruneEvery is how often
+	// beyond the newest Keep finished ones (default 10,000). PruneEvery is how often
 	// (default 1 min).
 	Retention  time.Duration
 	Keep       int
@@ -212,7 +218,9 @@ func (s *Service) compile(raw []byte, fns Functions) (*compiled, error) {
 
 // Emit implements objstore.Events: inside the transaction of an object
 // change, it adds an invocation of every function whose configuration
-// selects the event, and its event log record. An event that Prepare
+// selects the event: the only document a delivery adds to the change's
+// transaction (its event log record is written by its first outcome, see
+// Observe; Events shows it from the queue until then). An event that Prepare
 // prepared, and that still fits, only has the holes of its encodings
 // filled here (prepare.go).
 //
@@ -255,15 +263,7 @@ func (s *Service) Emit(tx meta.Tx, ev *objstore.Event) (bool, error) {
 		}
 		src := s.source(ev, key, f.ID, sequencer)
 		body := appendSource(make([]byte, 0, 384), &src)
-		rec := &Record{
-			Time: ev.Time.UTC(), Event: ev.Name, Bucket: ev.Bucket.Name, Key: ev.Key,
-			VersionID: ev.VersionID, Sequencer: sequencer, ConfigurationID: f.ID,
-			SourceRequestID: ev.Origin.RequestID,
-		}
-		if ev.Bucket.Versioning == "" {
-			rec.VersionID = ""
-		}
-		if err := s.deliver(tx, q.AddSourceTx, c.targets[i], f.FunctionARN, body, ev.Origin.TraceID, logSeq, rec); err != nil {
+		if _, err := s.deliver(tx, q.AddSourceTx, c.targets[i], body, ev.Origin.TraceID, logSeq); err != nil {
 			return false, err
 		}
 		emitted = true
@@ -272,29 +272,24 @@ func (s *Service) Emit(tx meta.Tx, ev *objstore.Event) (bool, error) {
 }
 
 // deliver adds the invocation of t with body (with add: Queue.AddTx or
-// Queue.AddSourceTx), and its log record, keyed by seq, to tx.
-func (s *Service) deliver(tx meta.Tx, add func(meta.Tx, *lambda.AsyncEvent, string) error, t lambda.Target, function string, body []byte, trace string, seq uint64, rec *Record) error {
+// Queue.AddSourceTx) to tx, with the reference of its event log record,
+// the key of seq, and returns the invocation. The record itself is
+// written by the queue's first outcome (Observe); until then Events
+// shows the delivery from the queue.
+func (s *Service) deliver(tx meta.Tx, add func(meta.Tx, *lambda.AsyncEvent, string) error, t lambda.Target, body []byte, trace string, seq uint64) (*lambda.AsyncEvent, error) {
 	now := s.now()
-	rec.ID = logKey(seq)
-	rec.Function = function
-	rec.RequestID = newUUID()
-	rec.State = StatePending
-	rec.Updated = now.UTC()
 	ae := &lambda.AsyncEvent{
 		FunctionName: t.Name,
 		Qualifier:    t.Qualifier,
 		Invocation: lambda.Invocation{
-			RequestID:  rec.RequestID,
+			RequestID:  newUUID(),
 			InvokedARN: t.InvokedARN,
 			Payload:    body,
 			TraceID:    lambda.ChainTrace(trace, t.FunctionARN, now),
 		},
 		Accepted: now,
 	}
-	if err := add(tx, ae, rec.ID); err != nil {
-		return err
-	}
-	return putRecord(tx, rec)
+	return ae, add(tx, ae, logKey(seq))
 }
 
 // Dispatch implements objstore.Events: it wakes the queue after a
@@ -415,8 +410,16 @@ func (s *Service) SetConfiguration(ctx context.Context, bucket string, cfg *Conf
 			if err != nil {
 				return err
 			}
-			rec := &Record{Time: now.UTC(), Event: testEventName, Bucket: bucket, ConfigurationID: f.ID, SourceRequestID: opts.Origin.RequestID}
-			if err := s.deliver(tx, q.AddTx, targets[i], f.FunctionARN, body, "", seq, rec); err != nil {
+			// The test message is queued whole, not as a record source,
+			// so its log record is written now.
+			ae, err := s.deliver(tx, q.AddTx, targets[i], body, "", seq)
+			if err != nil {
+				return err
+			}
+			err = putRecord(tx, &Record{ID: logKey(seq), Time: now.UTC(), Updated: ae.Accepted.UTC(), Event: testEventName, Bucket: bucket,
+				ConfigurationID: f.ID, Function: f.FunctionARN, RequestID: ae.Invocation.RequestID,
+				SourceRequestID: opts.Origin.RequestID, State: StatePending})
+			if err != nil {
 				return err
 			}
 			tested = true

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"iter"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -174,6 +175,7 @@ type fakeQueue struct {
 	added   []*lambda.AsyncEvent
 	refs    []string
 	sources [][]byte
+	pending []async.PendingEvent
 	kicks   int
 	addErr  error
 	build   func([]byte) ([]byte, error)
@@ -189,6 +191,8 @@ func (q *fakeQueue) AddSourceTx(tx meta.Tx, ev *lambda.AsyncEvent, ref string) e
 	}
 	q.mu.Lock()
 	q.sources = append(q.sources, ev.Invocation.Payload)
+	q.pending = append(q.pending, async.PendingEvent{Ref: ref, Function: ev.FunctionName, Qualifier: ev.Qualifier,
+		RequestID: ev.Invocation.RequestID, InvokedARN: ev.Invocation.InvokedARN, Accepted: ev.Accepted, Source: ev.Invocation.Payload})
 	q.mu.Unlock()
 	built := *ev
 	built.Invocation.Payload = p
@@ -204,6 +208,37 @@ func (q *fakeQueue) AddTx(tx meta.Tx, ev *lambda.AsyncEvent, ref string) error {
 	q.added = append(q.added, ev)
 	q.refs = append(q.refs, ref)
 	return nil
+}
+
+// Pending lists the invocations added with AddSourceTx (the fake never
+// attempts them; Events leaves out those the log has a record of).
+func (q *fakeQueue) Pending(meta.Tx) iter.Seq2[async.PendingEvent, error] {
+	q.mu.Lock()
+	pending := slices.Clone(q.pending)
+	q.mu.Unlock()
+	return func(yield func(async.PendingEvent, error) bool) {
+		for _, p := range pending {
+			if !yield(p, nil) {
+				return
+			}
+		}
+	}
+}
+
+// observation is o as async.Queue makes it for the delivery with
+// reference ref: for the first outcome of one still pending, with its
+// source (after which it is no longer pending).
+func (q *fakeQueue) observation(ref string, o async.Observation) async.Observation {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for i, p := range q.pending {
+		if p.Ref == ref {
+			o.Source, o.InvokedARN, o.Accepted, o.RequestID = p.Source, p.InvokedARN, p.Accepted, p.RequestID
+			q.pending = slices.Delete(q.pending, i, i+1)
+			break
+		}
+	}
+	return o
 }
 
 func (q *fakeQueue) Kick() {
@@ -574,10 +609,12 @@ func TestEmitFiltersAndLog(t *testing.T) {
 
 	// The queue's observations update the records.
 	err = e.meta.Update(context.Background(), func(tx meta.Tx) error {
-		if err := e.svc.Observe(tx, l.Records[2].ID, async.Observation{State: StateRetrying, Attempts: 1, Reason: "function error: Unhandled", Time: e.svc.now()}); err != nil {
+		id := l.Records[2].ID
+		if err := e.svc.Observe(tx, id, e.queue.observation(id, async.Observation{State: StateRetrying, Attempts: 1, Reason: "function error: Unhandled", Time: e.svc.now()})); err != nil {
 			return err
 		}
-		return e.svc.Observe(tx, l.Records[3].ID, async.Observation{State: StateDelivered, Attempts: 1, Time: e.svc.now()})
+		id = l.Records[3].ID
+		return e.svc.Observe(tx, id, e.queue.observation(id, async.Observation{State: StateDelivered, Attempts: 1, Time: e.svc.now()}))
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -626,7 +663,7 @@ func TestPrune(t *testing.T) {
 			if i == 2 {
 				continue
 			}
-			if err := e.svc.Observe(tx, r.ID, async.Observation{State: StateDelivered, Time: e.svc.now()}); err != nil {
+			if err := e.svc.Observe(tx, r.ID, e.queue.observation(r.ID, async.Observation{State: StateDelivered, Time: e.svc.now()})); err != nil {
 				return err
 			}
 		}
@@ -643,9 +680,9 @@ func TestPrune(t *testing.T) {
 	for _, r := range l.Records {
 		keys = append(keys, r.Key)
 	}
-	// 7 records (test event + 6): the newest 3 are kept, and the pending
-	// one, older, stays too.
-	if got := strings.Join(keys, ","); got != "b,e,f" {
+	// 7 records (test event + 6): the newest 3 finished are kept, and the
+	// pending one, older, stays too.
+	if got := strings.Join(keys, ","); got != "b,d,e,f" {
 		t.Errorf("after pruning: %s", got)
 	}
 }
@@ -674,7 +711,7 @@ func TestPruneInBatches(t *testing.T) {
 				if i%2 == 0 {
 					continue
 				}
-				if err := e.svc.Observe(tx, r.ID, async.Observation{State: StateRetrying, Attempts: 1, Time: e.svc.now()}); err != nil {
+				if err := e.svc.Observe(tx, r.ID, e.queue.observation(r.ID, async.Observation{State: StateRetrying, Attempts: 1, Time: e.svc.now()})); err != nil {
 					return err
 				}
 				continue
@@ -687,7 +724,7 @@ func TestPruneInBatches(t *testing.T) {
 			if i%7 == 0 {
 				state = StateFailed
 			}
-			if err := e.svc.Observe(tx, r.ID, async.Observation{State: state, Attempts: 1, Time: at}); err != nil {
+			if err := e.svc.Observe(tx, r.ID, e.queue.observation(r.ID, async.Observation{State: state, Attempts: 1, Time: at})); err != nil {
 				return err
 			}
 		}
@@ -704,9 +741,9 @@ func TestPruneInBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Kept: the deliveries under way (the test event's and three others)
-	// and the newest finished ones, keep in all.
+	// and the newest keep finished ones.
 	var want []string
-	finished := keep - 4
+	finished := keep
 	for i := len(l.Records) - 1; i >= 0; i-- {
 		r := l.Records[i]
 		if i == 0 || pending[r.Key] {
@@ -755,14 +792,22 @@ func TestStatesInTheLogDocument(t *testing.T) {
 	newID, legacyID, lastID := l.Records[1].ID, l.Records[2].ID, l.Records[3].ID
 	ctx := context.Background()
 	err := e.meta.Update(ctx, func(tx meta.Tx) error {
-		if err := e.svc.Observe(tx, newID, async.Observation{State: StateRetrying, Attempts: 1, Reason: "function error: Unhandled", Time: e.svc.now()}); err != nil {
+		if err := e.svc.Observe(tx, newID, e.queue.observation(newID, async.Observation{State: StateRetrying, Attempts: 1, Reason: "function error: Unhandled", Time: e.svc.now()})); err != nil {
 			return err
 		}
-		if err := e.svc.Observe(tx, newID, async.Observation{State: StateDelivered, Attempts: 2, RequestID: "r2", Time: e.svc.now()}); err != nil {
+		if err := e.svc.Observe(tx, newID, e.queue.observation(newID, async.Observation{State: StateDelivered, Attempts: 2, RequestID: "r2", Time: e.svc.now()})); err != nil {
 			return err
 		}
-		// A state as earlier versions wrote it.
-		st := deliveryState{State: StateFailed, Attempts: 3, Reason: "old failure", Updated: e.svc.now()}
+		// A record and a state as earlier versions wrote them: the
+		// record pending, by the transaction of the event, and the state
+		// in a document of its own.
+		legacy := l.Records[2]
+		legacy.State, legacy.Function = StatePending, fnARN+"f"
+		e.queue.observation(legacyID, async.Observation{}) // the queue is done with it
+		if err := putRecord(tx, legacy); err != nil {
+			return err
+		}
+		st := deliveryState{State: StateFailed, Attempts: 3, Reason: "old failure", Updated: e.svc.now().Add(-2 * time.Hour)}
 		if err := tx.PutDoc(kindState, legacyID, appendState(nil, &st)); err != nil {
 			return err
 		}
@@ -807,14 +852,17 @@ func TestStatesInTheLogDocument(t *testing.T) {
 	if l.Backlog != 2 { // the test event and "last"
 		t.Errorf("backlog %d", l.Backlog)
 	}
-	// Keep 1: both finished records go, with the legacy state document;
-	// the pending ones stay.
+	// Keep 1: both finished records go, the first beyond keep, the legacy
+	// one past the retention, with its state document; the pending ones
+	// stay.
 	if err := e.svc.prune(ctx); err != nil {
 		t.Fatal(err)
 	}
 	l, _ = e.svc.Events(ctx, Query{})
 	if len(l.Records) != 2 || l.Records[1].ID != lastID {
-		t.Errorf("after pruning: %+v", l.Records)
+		for _, r := range l.Records {
+			t.Errorf("after pruning: %+v", r)
+		}
 	}
 	e.meta.View(ctx, func(tx meta.Tx) error {
 		if _, err := tx.Doc(kindState, legacyID); !errors.Is(err, meta.ErrNoSuchDoc) {

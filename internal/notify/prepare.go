@@ -17,7 +17,7 @@ import (
 // event is known before its transaction — the bucket's configuration as
 // the request read it, the event type, the key, the request behind it —
 // so Prepare matches the configuration and encodes the queued invocations
-// and the log records ahead of it, concurrently with other requests,
+// ahead of it, concurrently with other requests,
 // leaving holes for what only the transaction knows: the event time and
 // the version (taken in the transaction), the size and eTag (a completed
 // multipart upload's are computed there), the sequence numbers and the
@@ -52,10 +52,8 @@ type prepared struct {
 // preparedDelivery is one delivery of a prepared event.
 type preparedDelivery struct {
 	event *async.PreparedEvent
-	// srcMid is the record source from the event name through the key;
-	// logMid the log record's event, bucket and key; logTail the rest of
-	// the log record after its sequencer.
-	srcMid, logMid, logTail []byte
+	// srcMid is the record source from the event name through the key.
+	srcMid []byte
 }
 
 // eventClass says which of the members that follow the key a record of an
@@ -99,7 +97,7 @@ var _ objstore.Events = (*Service)(nil)
 
 // Prepare implements objstore.Events: it matches the configuration of b
 // and encodes, for each configuration that selects the event, all of its
-// queued invocation and log record that the transaction does not decide.
+// queued invocation that the transaction does not decide.
 // It returns nil when b has no configuration or the queue cannot take
 // prepared invocations; a prepared event without deliveries when no
 // configuration selects the event.
@@ -145,19 +143,10 @@ func (s *Service) Prepare(b *meta.Bucket, name, key string, o objstore.Origin) a
 		if p.srcStart == nil {
 			p.srcStart = appendSourceStart(make([]byte, 0, 32), &src)
 		}
-		rec := Record{
-			Event: name, Bucket: b.Name, Key: key, ConfigurationID: f.ID, Function: f.FunctionARN,
-			RequestID: pe.RequestID(), SourceRequestID: o.RequestID, State: StatePending,
-		}
 		// The members after the event time follow one, so start them
 		// after a stand-in for it and drop that.
 		mid := appendSourceMid(append(make([]byte, 0, 256), '"'), &src)[1:]
-		p.deliveries = append(p.deliveries, preparedDelivery{
-			event:   pe,
-			srcMid:  mid,
-			logMid:  appendLogMid(make([]byte, 0, 64+len(name)+len(b.Name)+len(key)), &rec),
-			logTail: appendLogTail(make([]byte, 0, 128+len(f.ID)+len(f.FunctionARN)+len(o.RequestID)), &rec),
-		})
+		p.deliveries = append(p.deliveries, preparedDelivery{event: pe, srcMid: mid})
 	}
 	return p
 }
@@ -200,10 +189,7 @@ func (s *Service) emitPrepared(tx meta.Tx, ev *objstore.Event, p *prepared) (boo
 			}
 		}
 		id := logKey(logSeq)
-
-		// One buffer holds the record source, which the queue copies,
-		// and after it the log record.
-		src := append(make([]byte, 0, 1024), p.srcStart...)
+		src := append(make([]byte, 0, 512), p.srcStart...)
 		src = appendMember(src, "t")
 		src = append(src, '"')
 		src = evTime.AppendFormat(src, timeLayout)
@@ -211,15 +197,6 @@ func (s *Service) emitPrepared(tx meta.Tx, ev *objstore.Event, p *prepared) (boo
 		src = append(src, d.srcMid...)
 		src = appendSourceEnd(src, &end)
 		if err := p.queue.AddPreparedTx(tx, d.event, now, id, src); err != nil {
-			return false, err
-		}
-
-		rec := Record{ID: id, Time: evTime, Updated: now.UTC(), VersionID: versionID, Sequencer: sequencer}
-		doc := appendLogHead(src[len(src):], &rec)
-		doc = append(doc, d.logMid...)
-		doc = appendLogVersion(doc, &rec)
-		doc = append(doc, d.logTail...)
-		if err := tx.PutDoc(kindLog, id, doc); err != nil {
 			return false, err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -436,11 +437,105 @@ func TestPreparedRerun(t *testing.T) {
 	if err != nil || runs != 2 {
 		t.Fatalf("update: %v after %d runs", err, runs)
 	}
-	if n := len(e.docs(t)) - before; n != 2 {
-		t.Errorf("%d documents added, want the invocation and its log record", n)
+	if n := len(e.docs(t)) - before; n != 1 {
+		t.Errorf("%d documents added, want the invocation alone (its log record waits for its first outcome)", n)
 	}
 	l, err := e.svc.Events(context.Background(), Query{Limit: 1})
 	if err != nil || len(l.Records) != 1 || l.Records[0].RequestID != p.deliveries[0].event.RequestID() || l.Records[0].Key != "k" {
 		t.Fatalf("events %+v, %v", l, err)
+	}
+}
+
+// TestLogFromTheQueue: an event's transaction writes its invocation and
+// no log record; Events shows the delivery from the queue, pending, with
+// every member its record will have; the first outcome writes the record
+// from the source the queue held, and later outcomes update it. Records
+// written pending by earlier versions are read too, once each.
+func TestLogFromTheQueue(t *testing.T) {
+	e := newQueueEnv(t)
+	e.storeConfiguration(t, "versioned", &Configuration{Functions: []FunctionConfiguration{
+		fc("all", "f", ev("s3:ObjectCreated:*", "s3:ObjectRemoved:*")), fc("live", "g:live", ev("s3:ObjectCreated:Put")),
+	}})
+	at := time.Date(2026, 3, 4, 5, 6, 7, 123000000, time.UTC)
+	hostile := "../a b+c/%41//ü\"<&>\u2028"
+	e.emit(t, objstore.Event{Name: objstore.EventObjectCreatedPut, Bucket: &meta.Bucket{Name: "versioned"}, Key: hostile,
+		VersionID: "0000000000000007f00dfeedfacecafe", Size: 3, ETag: "900150983cd24fb0d6963f7d28e17f72", Time: at, Origin: origin}, true)
+	e.emit(t, objstore.Event{Name: objstore.EventObjectRemovedDeleteMarkerCreated, Bucket: &meta.Bucket{Name: "versioned"}, Key: "k",
+		VersionID: "0000000000000009f00dfeedfacecafe", Time: at, Origin: origin}, false)
+	for _, d := range e.docs(t) {
+		if strings.HasPrefix(d, kindLog) {
+			t.Fatalf("an event's transaction wrote a log record: %s", d)
+		}
+	}
+	var queued []async.PendingEvent
+	err := e.meta.View(context.Background(), func(tx meta.Tx) error {
+		for p, err := range e.q.Pending(tx) {
+			if err != nil {
+				return err
+			}
+			queued = append(queued, p)
+		}
+		return nil
+	})
+	if err != nil || len(queued) != 3 {
+		t.Fatalf("queue: %d pending, %v", len(queued), err)
+	}
+
+	l, err := e.svc.Events(context.Background(), Query{Bucket: "versioned"})
+	if err != nil || len(l.Records) != 3 || l.Backlog != 3 {
+		t.Fatalf("events: %+v, %v", l, err)
+	}
+	want := []Record{
+		{Event: "ObjectCreated:Put", Key: hostile, VersionID: "0000000000000007f00dfeedfacecafe",
+			ConfigurationID: "all", Function: fnARN + "f"},
+		{Event: "ObjectCreated:Put", Key: hostile, VersionID: "0000000000000007f00dfeedfacecafe",
+			ConfigurationID: "live", Function: fnARN + "g:live"},
+		{Event: "ObjectRemoved:DeleteMarkerCreated", Key: "k", VersionID: "0000000000000009f00dfeedfacecafe",
+			ConfigurationID: "all", Function: fnARN + "f"},
+	}
+	byRequest := map[string]async.PendingEvent{}
+	for _, p := range queued {
+		byRequest[p.RequestID] = p
+	}
+	for i, r := range l.Records {
+		w := want[i]
+		p, ok := byRequest[r.RequestID]
+		if !ok || r.ID != p.Ref || r.Event != w.Event || r.Bucket != "versioned" || r.Key != w.Key || r.VersionID != w.VersionID ||
+			r.Sequencer != l.Records[i/2*2].Sequencer || len(r.Sequencer) != 16 || r.ConfigurationID != w.ConfigurationID ||
+			r.Function != w.Function || r.SourceRequestID != origin.RequestID || r.State != StatePending || !r.Time.Equal(at) ||
+			!r.Updated.Equal(e.svc.now()) {
+			t.Errorf("record %d: %+v", i, r)
+		}
+	}
+	pending := l.Records
+
+	// The first outcome of the first delivery, as the queue reports it,
+	// writes its record; a second updates it. A record written pending by
+	// an earlier version (for the third) is listed once, from the log.
+	first := byRequest[pending[0].RequestID]
+	err = e.meta.Update(context.Background(), func(tx meta.Tx) error {
+		o := async.Observation{State: StateRetrying, RequestID: first.RequestID, Attempts: 1, Reason: "function error: Unhandled",
+			Time: e.svc.now(), Accepted: first.Accepted, InvokedARN: first.InvokedARN, Source: first.Source}
+		if err := e.svc.Observe(tx, first.Ref, o); err != nil {
+			return err
+		}
+		old := *pending[2]
+		return putRecord(tx, &old)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err = e.svc.Events(context.Background(), Query{Bucket: "versioned"})
+	if err != nil || len(l.Records) != 3 || l.Backlog != 3 {
+		t.Fatalf("events after an outcome: %+v, %v", l, err)
+	}
+	got := *l.Records[0]
+	w := *pending[0]
+	w.State, w.Attempts, w.Reason = StateRetrying, 1, "function error: Unhandled"
+	if got != w {
+		t.Errorf("after its first outcome:\n got %+v\nwant %+v", got, w)
+	}
+	if *l.Records[2] != *pending[2] {
+		t.Errorf("a record written pending: %+v, want %+v", l.Records[2], pending[2])
 	}
 }

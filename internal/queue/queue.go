@@ -18,6 +18,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"iter"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -591,6 +593,34 @@ func (q *Queue) applyOne(tx meta.Tx, it Item, out Outcome) error {
 	}
 	next.Due = q.cfg.Now().UTC().Add(out.after)
 	return tx.PutDoc(q.kind, key(next.Due, seq), appendItem(make([]byte, 0, 160+len(next.Note)+len(next.Payload)), &next, false))
+}
+
+// ErrUndecodable is the error Items reports for an item it cannot decode
+// (wrapped, with the item's key).
+var ErrUndecodable = errors.New("undecodable queue item")
+
+// Items lists the queue's items in tx (due or not, those being handled
+// included), in the order they fall due, for callers that show what is
+// waiting. An item that cannot be decoded is reported as an
+// ErrUndecodable error and the listing goes on; any other error is the
+// store's and ends it.
+func (q *Queue) Items(tx meta.Tx) iter.Seq2[Item, error] {
+	return func(yield func(Item, error) bool) {
+		for d, err := range tx.Docs(q.kind, meta.ListOptions{}) {
+			if err != nil {
+				yield(Item{}, err)
+				return
+			}
+			it, err := decodeItem(d.Value)
+			if err != nil {
+				err = fmt.Errorf("queue %s: item %s: %w: %v", q.cfg.Name, d.Key, ErrUndecodable, err)
+			}
+			it.key = d.Key
+			if !yield(it, err) {
+				return
+			}
+		}
+	}
 }
 
 // Len returns the number of items in the queue (due or not), for tests

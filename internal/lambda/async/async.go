@@ -258,6 +258,9 @@ type event struct {
 	// Source, in place of Payload, is what the Observer's PayloadBuilder
 	// builds the payload from when the event is handled (AddSourceTx).
 	Source json.RawMessage `json:"source,omitempty"`
+	// built is the source the payload was built from, during the attempt
+	// that built it (for the Observer); it is not stored.
+	built json.RawMessage
 }
 
 // response is what an attempt ended with.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"time"
 
 	"github.com/sluicehq/sluice/internal/jsonscan"
@@ -36,6 +37,16 @@ type Observation struct {
 	// Reason explains a retry or a failure.
 	Reason string
 	Time   time.Time
+	// Source is the source of the event's payload (AddSourceTx,
+	// AddPreparedTx) when this is the outcome of the attempt that built
+	// the payload from it, or of an attempt that ended before that; nil
+	// otherwise. An Observer that keeps nothing for an event until its
+	// first outcome (the event log) makes its record from it.
+	Source json.RawMessage
+	// Accepted is when the event was accepted; InvokedARN the function
+	// ARN as the event names it.
+	Accepted   time.Time
+	InvokedARN string
 }
 
 // Observer learns what becomes of events added with a reference (AddTx),
@@ -90,7 +101,8 @@ func (q *Queue) AddSourceTx(tx meta.Tx, ev *lambda.AsyncEvent, ref string) error
 
 // build replaces the source of an event added with AddSourceTx with the
 // payload built from it; the event is stored with its payload from then
-// on (retries), like any other.
+// on (retries), like any other. The source stays in e.built for the
+// Observer of this attempt's outcome.
 func (q *Queue) build(e *event) error {
 	b, ok := q.cfg.Observer.(PayloadBuilder)
 	if !ok {
@@ -100,8 +112,49 @@ func (q *Queue) build(e *event) error {
 	if err != nil {
 		return fmt.Errorf("building the event's payload: %w", err)
 	}
-	e.Payload, e.Source = asJSON(p), nil
+	e.Payload, e.Source, e.built = asJSON(p), nil, e.Source
 	return nil
+}
+
+// PendingEvent is a queued event added with a reference and the source of
+// its payload (AddSourceTx, AddPreparedTx) that has had no outcome yet:
+// not attempted, or being attempted for the first time.
+type PendingEvent struct {
+	Ref        string
+	Function   string
+	Qualifier  string
+	RequestID  string
+	InvokedARN string
+	Accepted   time.Time
+	Source     json.RawMessage
+}
+
+// Pending lists, in tx, the events with a reference and a payload source
+// that have had no outcome yet, in the order they fall due: what an
+// Observer that keeps nothing for an event before its first outcome shows
+// as waiting. Items that cannot be decoded are left out (handling one
+// logs and drops it); an error is the store's, and ends the listing.
+func (q *Queue) Pending(tx meta.Tx) iter.Seq2[PendingEvent, error] {
+	return func(yield func(PendingEvent, error) bool) {
+		for it, err := range q.q.Items(tx) {
+			if errors.Is(err, queue.ErrUndecodable) {
+				continue
+			}
+			if err != nil {
+				yield(PendingEvent{}, err)
+				return
+			}
+			var e event
+			if decodeEvent(it.Payload, &e) != nil || e.Ref == "" || e.Source == nil {
+				continue
+			}
+			p := PendingEvent{Ref: e.Ref, Function: e.Function, Qualifier: e.Qualifier, RequestID: e.RequestID,
+				InvokedARN: e.InvokedARN, Accepted: e.Accepted, Source: e.Source}
+			if !yield(p, nil) {
+				return
+			}
+		}
+	}
 }
 
 // appendNewEvent appends the stored form of a newly accepted event, as
@@ -187,7 +240,10 @@ func (q *Queue) observe(out queue.Outcome, e *event, state, reason string) queue
 	if obs == nil || e.Ref == "" {
 		return out
 	}
-	o := Observation{State: state, RequestID: e.RequestID, Attempts: e.Invokes, Reason: reason, Time: q.cfg.Now().UTC()}
+	o := Observation{State: state, RequestID: e.RequestID, Attempts: e.Invokes, Reason: reason, Time: q.cfg.Now().UTC(), Accepted: e.Accepted, InvokedARN: e.InvokedARN, Source: e.Source}
+	if o.Source == nil {
+		o.Source = e.built
+	}
 	ref := e.Ref
 	return out.Also(func(tx meta.Tx) error { return obs.Observe(tx, ref, o) })
 }
