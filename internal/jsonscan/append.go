@@ -2,6 +2,15 @@ package jsonscan
 
 import "unicode/utf8"
 
+// plain marks the ASCII bytes a JSON string holds as they are: not a
+// control character, a quote, a backslash, or an HTML character.
+var plain = func() (t [utf8.RuneSelf]bool) {
+	for c := byte(0x20); c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // AppendString appends s as a JSON string, escaped as encoding/json does
 // (HTML characters included, invalid UTF-8 replaced), for the hand-written
 // encoders of the documents this package's callers decode.
@@ -12,7 +21,7 @@ func AppendString(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if plain[c] {
 				i++
 				continue
 			}

@@ -24,3 +24,14 @@ func FuzzAppendString(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkAppendString: the strings the outbox encodes on the committer
+// (ARNs, request IDs, trace headers, keys).
+func BenchmarkAppendString(b *testing.B) {
+	s := "Root=1-6744a0b1-0123456789abcdef01234567;Parent=0123456789abcdef;Sampled=0;Lineage=a87bd80c:1 arn:aws:lambda:us-east-1:000000000000:function:f"
+	buf := make([]byte, 0, 256)
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		buf = AppendString(buf[:0], s)
+	}
+}
