@@ -669,3 +669,85 @@ func dropCache(path string) error {
 	}
 	return unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
 }
+
+// waitResident polls until at least want pages of path are in the page
+// cache or the deadline passes, and returns the last count.
+func waitResident(t *testing.T, path string, want int, within time.Duration) int {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		n := resident(t, path)
+		if n >= want || time.Now().After(deadline) {
+			return n
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestWarm: Warm reads blobs written past the page cache into it in the
+// background, skipping IDs that are invalid or gone, and up to maxWarms
+// warm-ups run at once (one more does nothing). The bytes read after it
+// are the blob's.
+func TestWarm(t *testing.T) {
+	root := directDir(t)
+	s, err := Open(root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !directSupported(t, root) {
+		t.Skipf("%s refuses O_DIRECT: every blob is in the page cache already", root)
+	}
+	page := os.Getpagesize()
+	a := randomBytes(11, 9<<20+77)
+	b := randomBytes(12, 3<<20)
+	ida := blobtest.MustPut(t, directStore{s}, a, 1<<20)
+	idb := blobtest.MustPut(t, directStore{s}, b, 1<<20)
+	all := func(data []byte) int { return (len(data) + page - 1) / page }
+	for _, id := range []string{ida, idb} {
+		if err := dropCache(s.path(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := resident(t, s.path(ida)); n >= all(a) {
+		t.Fatalf("%d of %d pages cached before Warm", n, all(a))
+	}
+
+	// Over the bound: nothing is read in.
+	for range maxWarms {
+		s.warms <- struct{}{}
+	}
+	s.Warm([]string{ida})
+	if n := waitResident(t, s.path(ida), all(a), 300*time.Millisecond); n >= all(a) {
+		t.Errorf("Warm over the bound read the blob in (%d pages)", n)
+	}
+	for range maxWarms {
+		<-s.warms
+	}
+
+	missing := strings.Repeat("ab", 16)
+	s.Warm([]string{"../etc/passwd", missing, ida, idb})
+	for _, c := range []struct {
+		id   string
+		data []byte
+	}{{ida, a}, {idb, b}} {
+		if n := waitResident(t, s.path(c.id), all(c.data), 10*time.Second); n < all(c.data) {
+			t.Errorf("blob %s: %d of %d pages cached after Warm", c.id, n, all(c.data))
+		}
+		br, err := s.Open(context.Background(), c.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		if _, err := br.(*reader).SendTo(&got, 0, int64(len(c.data))); err != nil || !bytes.Equal(got.Bytes(), c.data) {
+			t.Errorf("blob %s after Warm: %v, bytes equal %v", c.id, err, bytes.Equal(got.Bytes(), c.data))
+		}
+		br.Close()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(s.warms) != 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := len(s.warms); n != 0 {
+		t.Errorf("%d warm-up slots held after the warm-up", n)
+	}
+}

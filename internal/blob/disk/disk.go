@@ -38,6 +38,8 @@ type Store struct {
 	// and so the memory their buffers take (see sendDirect); a GET over
 	// the bound reads through the page cache instead.
 	directSends chan struct{}
+	// warms bounds the warm-ups (Warm) running at once.
+	warms chan struct{}
 }
 
 // maxDirectSends is the capacity of Store.directSends: 16 GETs of 12 MiB
@@ -64,7 +66,7 @@ func Open(root string, opts Options) (*Store, error) {
 			return nil, err
 		}
 	}
-	s := &Store{root: root, noSync: opts.NoSync, directSends: make(chan struct{}, maxDirectSends)}
+	s := &Store{root: root, noSync: opts.NoSync, directSends: make(chan struct{}, maxDirectSends), warms: make(chan struct{}, maxWarms)}
 	if err := s.syncDir(root); err != nil {
 		return nil, err
 	}
