@@ -451,18 +451,3 @@ func (r *partsReader) Close() error {
 	}
 	return nil
 }
-
-// warmer is a blob store that can start reading blobs into memory ahead
-// of the GETs that may follow (the disk store: parts written past the page
-// cache are read into it in the background).
-type warmer interface {
-	Warm(ids []string)
-}
-
-// warm starts reading the blobs of a just-completed multipart upload ahead
-// of the GETs that often follow one; without a warmer it does nothing.
-func (s *Store) warm(v *meta.Version) {
-	if w, ok := s.blobs.(warmer); ok && v != nil && v.Multipart {
-		w.Warm(v.BlobIDs())
-	}
-}

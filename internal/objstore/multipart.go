@@ -366,7 +366,6 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, in *CompleteInput) 
 	if released {
 		s.wakeCollector()
 	}
-	s.warm(out)
 	s.dispatch(emitted)
 	return out, nil
 }

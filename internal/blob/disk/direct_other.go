@@ -22,10 +22,3 @@ func adviseSequential(f *os.File)             {}
 
 // sendDirect declines: SendTo reads through the page cache.
 func (r *reader) sendDirect(w io.Writer, off, n int64) (int64, bool, error) { return 0, false, nil }
-
-// maxWarms sizes Store.warms; here Warm has nothing to do.
-const maxWarms = 1
-
-// Warm does nothing here: without O_DIRECT every blob was written through
-// the page cache.
-func (s *Store) Warm(ids []string) {}

@@ -38,8 +38,6 @@ type Store struct {
 	// and so the memory their buffers take (see sendDirect); a GET over
 	// the bound reads through the page cache instead.
 	directSends chan struct{}
-	// warms bounds the warm-ups (Warm) running at once.
-	warms chan struct{}
 }
 
 // maxDirectSends is the capacity of Store.directSends: 16 GETs of 12 MiB
@@ -66,7 +64,7 @@ func Open(root string, opts Options) (*Store, error) {
 			return nil, err
 		}
 	}
-	s := &Store{root: root, noSync: opts.NoSync, directSends: make(chan struct{}, maxDirectSends), warms: make(chan struct{}, maxWarms)}
+	s := &Store{root: root, noSync: opts.NoSync, directSends: make(chan struct{}, maxDirectSends)}
 	if err := s.syncDir(root); err != nil {
 		return nil, err
 	}
