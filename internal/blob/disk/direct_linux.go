@@ -244,11 +244,14 @@ func cached(f *os.File, off, n int64) bool {
 // one being written to w while the others are read from the disk. Eight
 // ranged GETs of 16 MiB at once ran at 1.12–1.24 GB/s here with three
 // 1 MiB buffers, 1.19–1.35 with two of 4 MiB and 1.43–1.68 with three of
-// 4 MiB: this disk wants large reads, and two of them ahead. A GET reading
-// past the page cache holds 12 MiB while it runs; at most maxDirectSends
-// of them run at once.
+// 4 MiB: this disk wants large reads, and two of them ahead. With three
+// of 8 MiB (each read reaches the device as two 4 MiB requests, its
+// largest) they ran 1.13× (1.00–1.33×) faster again in the same rounds
+// (docs/benchmarks.md, "Large objects: third pass"). A GET reading past
+// the page cache holds 24 MiB while it runs; at most maxDirectSends of
+// them run at once.
 const (
-	sendChunk   = 4 << 20
+	sendChunk   = 8 << 20
 	sendBuffers = 3
 )
 

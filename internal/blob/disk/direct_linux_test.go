@@ -495,6 +495,8 @@ func TestSendTo(t *testing.T) {
 		{100 << 10, s},
 		{5<<20 + 777, s},              // in the page cache: sendfile
 		{5<<20 + 777, directStore{s}}, // not in it: O_DIRECT
+		// O_DIRECT over more pieces than there are buffers.
+		{(sendBuffers+1)*sendChunk + 5<<20 + 777, directStore{s}},
 	}
 	for _, bl := range blobs {
 		size := bl.size
@@ -509,6 +511,7 @@ func TestSendTo(t *testing.T) {
 		ranges := [][2]int{
 			{0, size}, {1, size - 1}, {4095, 4097}, {4096, 8192}, {1<<20 - 1, 3 << 20},
 			{size - 10, 10}, {size - 10, 100}, {0, 0}, {size, 10}, {size / 2, 1},
+			{sendChunk - 5, 2*sendChunk + 10}, {2*sendChunk + 4096, size},
 		}
 		for _, rg := range ranges {
 			off, n := rg[0], rg[1]

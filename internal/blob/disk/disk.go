@@ -40,9 +40,9 @@ type Store struct {
 	directSends chan struct{}
 }
 
-// maxDirectSends is the capacity of Store.directSends: 16 GETs of 12 MiB
+// maxDirectSends is the capacity of Store.directSends: 8 GETs of 24 MiB
 // of buffers each, 192 MiB at most.
-const maxDirectSends = 16
+const maxDirectSends = 8
 
 // Options configure Open.
 type Options struct {
