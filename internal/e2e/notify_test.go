@@ -786,12 +786,17 @@ func TestS3EventsYieldToSaturatingPuts(t *testing.T) {
 	}
 	waitFor(t, "the test event's record", func() bool { return len(e.keys("burst-out")) == 1 })
 
+	// A burst of 1.5 s. Its steady part starts once its load has been
+	// measured (three windows of 64 ms, with a margin) and ends before
+	// its last requests.
 	const callers = 16
 	var (
-		wg   sync.WaitGroup
-		puts atomic.Int64
+		wg           sync.WaitGroup
+		puts, steady atomic.Int64
 	)
-	stop := time.Now().Add(time.Second)
+	start := time.Now()
+	stop := start.Add(1500 * time.Millisecond)
+	steadyFrom, steadyTo := start.Add(500*time.Millisecond), stop.Add(-100*time.Millisecond)
 	for c := range callers {
 		wg.Add(1)
 		go func() {
@@ -803,11 +808,13 @@ func TestS3EventsYieldToSaturatingPuts(t *testing.T) {
 					return
 				}
 				puts.Add(1)
+				if now := time.Now(); now.After(steadyFrom) && now.Before(steadyTo) {
+					steady.Add(1)
+				}
 			}
 		}()
 	}
 	wg.Wait()
-	end := time.Now()
 	n := int(puts.Load())
 
 	// Every event is delivered once the burst is over.
@@ -831,15 +838,21 @@ func TestS3EventsYieldToSaturatingPuts(t *testing.T) {
 	}
 	// Only the first moments of the burst, before its load is measured,
 	// may have delivered anything: the records are written by the
-	// function, so their times are the deliveries'.
+	// function, so their times are the deliveries'. In the steady part,
+	// allow the deliveries already under way when the load was measured
+	// (one per worker) and a tenth of the events of that part (moments
+	// when a contended machine slows the callers below saturation);
+	// deliveries that do not wait keep pace with the PUTs and write about
+	// as many records as the part has PUTs.
 	during := 0
 	for _, tm := range times {
-		if tm.Before(end.Add(-300 * time.Millisecond)) {
+		if tm.After(steadyFrom) && tm.Before(steadyTo) {
 			during++
 		}
 	}
-	if during > n/4 {
-		t.Errorf("%d of %d events were delivered during the burst; deliveries should have waited for it", during-1, n)
+	inSteady := int(steady.Load())
+	if limit := async.DefaultWorkers + inSteady/10; during > limit {
+		t.Errorf("%d records written in the steady part of the burst, which had %d PUTs (limit %d); deliveries should have waited for it", during, inSteady, limit)
 	}
-	t.Logf("%d PUTs in 1 s by %d callers; %d records written during the burst", n, callers, during)
+	t.Logf("%d PUTs in 1.5 s by %d callers, %d in its steady part; %d records written in that part", n, callers, inSteady, during)
 }
