@@ -771,7 +771,7 @@ func slicesContains(list []string, s string) bool {
 // durably queued, until the burst is over, and then every event arrives.
 func TestS3EventsYieldToSaturatingPuts(t *testing.T) {
 	e := &notifyEnv{fnEnv: startFunctions(t, servertest.Options{Configure: func(c *server.Config) {
-		c.Functions.DeferLimit = 2
+		c.Functions.DeferLimit = 1
 		c.Functions.Async.MaxDefer = time.Minute
 	}}), seen: map[string]map[string]any{}}
 	for _, b := range []string{"burst", "burst-out"} {
@@ -840,10 +840,12 @@ func TestS3EventsYieldToSaturatingPuts(t *testing.T) {
 	// may have delivered anything: the records are written by the
 	// function, so their times are the deliveries'. In the steady part,
 	// allow the deliveries already under way when the load was measured
-	// (one per worker) and a tenth of the events of that part (moments
-	// when a contended machine slows the callers below saturation);
-	// deliveries that do not wait keep pace with the PUTs and write about
-	// as many records as the part has PUTs.
+	// (one per worker) and a quarter of the events of that part: on a
+	// machine busy with other work (CI runs test packages side by side)
+	// the callers slow down and the server is not saturated all the time,
+	// and then deliveries rightly go ahead. Deliveries that do not wait
+	// keep pace with the PUTs and write about as many records as the part
+	// has PUTs.
 	during := 0
 	for _, tm := range times {
 		if tm.After(steadyFrom) && tm.Before(steadyTo) {
@@ -851,7 +853,7 @@ func TestS3EventsYieldToSaturatingPuts(t *testing.T) {
 		}
 	}
 	inSteady := int(steady.Load())
-	if limit := async.DefaultWorkers + inSteady/10; during > limit {
+	if limit := async.DefaultWorkers + inSteady/4; during > limit {
 		t.Errorf("%d records written in the steady part of the burst, which had %d PUTs (limit %d); deliveries should have waited for it", during, inSteady, limit)
 	}
 	t.Logf("%d PUTs in 1.5 s by %d callers, %d in its steady part; %d records written in that part", n, callers, inSteady, during)
