@@ -16,12 +16,12 @@ import (
 func (n *Node) AnyHostClient() *http.Client {
 	dialer := &net.Dialer{Timeout: 5 * time.Second}
 	addr := n.Addr
-	return &http.Client{Timeout: 5 * time.Minute, Transport: &http.Transport{
+	return withSDKBodyFix(&http.Client{Timeout: 5 * time.Minute, Transport: &http.Transport{
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			return dialer.DialContext(ctx, network, addr)
 		},
 		MaxIdleConnsPerHost: 64,
-	}}
+	}})
 }
 
 // S3Control returns an S3 Control client for the node (the SDK puts the

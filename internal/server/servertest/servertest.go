@@ -117,6 +117,7 @@ func (n *Node) AWSConfig() aws.Config {
 	if n.client != nil {
 		hc = n.client
 	}
+	hc = withSDKBodyFix(hc)
 	return aws.Config{
 		Region:           Region,
 		Credentials:      credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
