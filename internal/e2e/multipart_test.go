@@ -8,6 +8,7 @@ import (
 	"hash/crc64"
 	"net/http"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -744,4 +745,78 @@ func TestMultipartChecksums(t *testing.T) {
 		})
 		wantErr(t, err, "InvalidRequest", http.StatusBadRequest)
 	})
+}
+
+// TestPartsInFlight uploads the parts of a multipart upload eight at once,
+// as the SDKs' transfer managers do, beside three large PUTs: the server
+// hashes MD5s side by side in vector lanes once three or more large bodies
+// stream at once (objstore.md5Lanes). Every part's ETag, the upload's, each
+// PUT's and every byte read back must be exact. Sizes are not multiples of
+// MD5's 64-byte block.
+func TestPartsInFlight(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	b := e.bucket("in-flight")
+	const partSize = 5<<20 + 3
+	parts := make([][]byte, 8)
+	for i := range parts {
+		parts[i] = randBytes(partSize+i*4099, uint64(100+i))
+	}
+	parts[7] = parts[7][:1<<20+33] // the last part may be small
+	puts := [][]byte{randBytes(3<<20+1, 200), randBytes(2<<20+65, 201), randBytes(4<<20-1, 202)}
+
+	id := e.createUpload(b, "whole")
+	etags := make([]*string, len(parts))
+	var wg sync.WaitGroup
+	for i, p := range parts {
+		wg.Go(func() {
+			out, err := e.c.UploadPart(e.ctx, &s3.UploadPartInput{
+				Bucket: aws.String(b), Key: aws.String("whole"), UploadId: aws.String(id),
+				PartNumber: aws.Int32(int32(i + 1)), Body: bytes.NewReader(p),
+			})
+			if err != nil {
+				t.Errorf("UploadPart %d: %v", i+1, err)
+				return
+			}
+			if got, want := aws.ToString(out.ETag), quoted(md5hex(p)); got != want {
+				t.Errorf("UploadPart %d ETag = %s, want %s", i+1, got, want)
+			}
+			etags[i] = out.ETag
+		})
+	}
+	for i, body := range puts {
+		wg.Go(func() {
+			out, err := e.c.PutObject(e.ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(fmt.Sprintf("put-%d", i)), Body: bytes.NewReader(body)})
+			if err != nil {
+				t.Errorf("PutObject %d: %v", i, err)
+				return
+			}
+			if got, want := aws.ToString(out.ETag), quoted(md5hex(body)); got != want {
+				t.Errorf("PutObject %d ETag = %s, want %s", i, got, want)
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	cps := make([]types.CompletedPart, len(parts))
+	for i := range parts {
+		cps[i] = completed(int32(i+1), etags[i])
+	}
+	out, err := e.complete(b, "whole", id, cps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := aws.ToString(out.ETag), multipartETag(parts...); got != want {
+		t.Errorf("CompleteMultipartUpload ETag = %s, want %s", got, want)
+	}
+	if got, _ := e.get(b, "whole"); !bytes.Equal(got, slices.Concat(parts...)) {
+		t.Errorf("GET whole: %d bytes, not the parts' %d", len(got), len(slices.Concat(parts...)))
+	}
+	for i, body := range puts {
+		if got, _ := e.get(b, fmt.Sprintf("put-%d", i)); !bytes.Equal(got, body) {
+			t.Errorf("GET put-%d: %d bytes differ from the %d PUT", i, len(got), len(body))
+		}
+	}
 }
