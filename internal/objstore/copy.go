@@ -216,8 +216,12 @@ func (s *Store) CopyObject(ctx context.Context, in *CopyInput) (*CopyResult, err
 		if alg == "" {
 			alg = checksumAlgs(checksum.Algorithm(sv.Checksum.Algorithm))[0]
 		}
+		place := inlineOrCached
+		if sv.Size >= directPutMin {
+			place = inlineOrDirect
+		}
 		r := src.reader(ctx, 0, sv.Size)
-		c, err := s.readContent(ctx, r, MaxPutSize, true, seal, alg)
+		c, err := s.readContent(ctx, r, MaxPutSize, place, seal, alg)
 		r.Close()
 		if err != nil {
 			return nil, err
@@ -327,7 +331,7 @@ func (s *Store) UploadPartCopy(ctx context.Context, in *PartCopyInput) (*meta.Up
 	}
 	alg := uploadAlgorithm(u)
 	r := src.reader(ctx, off, n)
-	c, err := s.readContent(ctx, r, MaxPartSize, false, seal, alg)
+	c, err := s.readContent(ctx, r, MaxPartSize, direct, seal, alg)
 	r.Close()
 	if err != nil {
 		return nil, "", err

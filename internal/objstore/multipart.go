@@ -171,7 +171,7 @@ func (s *Store) UploadPart(ctx context.Context, in *PartInput) (*meta.UploadPart
 		}
 		algs = append(algs, in.Checksum.Algorithm)
 	}
-	c, err := s.readContent(ctx, in.Body, MaxPartSize, false, seal, algs...)
+	c, err := s.readContent(ctx, in.Body, MaxPartSize, direct, seal, algs...)
 	if err != nil {
 		return nil, err
 	}

@@ -193,15 +193,36 @@ type directCreator interface {
 	CreateDirect(ctx context.Context) (blob.Writer, error)
 }
 
+// placement says where content goes.
+type placement int
+
+const (
+	// inlineOrCached: inline if it fits within inlineMax, else a blob
+	// written through the page cache, to be read back soon.
+	inlineOrCached placement = iota
+	// inlineOrDirect: inline if it fits, else a blob written past the
+	// page cache (a large object: see directPutMin).
+	inlineOrDirect
+	// direct: a blob written past the page cache, never inline (a part,
+	// read back at the earliest after its upload completes).
+	direct
+)
+
+// directPutMin is the declared size from which a PUT's body is written past
+// the page cache: copying it into the cache costs CPU the body's MD5 needs,
+// and an object this large would push out what the cache holds for others
+// (docs/benchmarks.md, "Large objects: fourth pass").
+const directPutMin = 64 << 20
+
 // readContent streams r (at most max bytes) into memory, if it fits within
-// inlineMax, or else into a new blob, hashing it with MD5 and algs. With a
-// seal key it stores the content encrypted (sse.go); sizes and hashes are
-// of the plaintext.
-func (s *Store) readContent(ctx context.Context, r io.Reader, max int64, inline bool, seal *sealKey, algs ...checksum.Algorithm) (*content, error) {
+// inlineMax and place allows, or else into a new blob, hashing it with MD5
+// and algs. With a seal key it stores the content encrypted (sse.go); sizes
+// and hashes are of the plaintext.
+func (s *Store) readContent(ctx context.Context, r io.Reader, max int64, place placement, seal *sealKey, algs ...checksum.Algorithm) (*content, error) {
 	c := &content{hash: checksum.NewMultiHasher(algs...), buf: bufPool.Get().(*[]byte)}
 	buf := *c.buf
 	limit := int64(-1)
-	if inline {
+	if place != direct {
 		limit = s.inlineMax
 	}
 	// Fill the buffer first: small bodies never touch the blob store.
@@ -224,9 +245,7 @@ func (s *Store) readContent(ctx context.Context, r io.Reader, max int64, inline 
 		return nil, ErrEntityTooLarge
 	}
 	create := s.blobs.Create
-	if dc, ok := s.blobs.(directCreator); ok && !inline {
-		// A part (the only content never inlined) is read back at the
-		// earliest after the upload completes.
+	if dc, ok := s.blobs.(directCreator); ok && place != inlineOrCached {
 		create = dc.CreateDirect
 	}
 	w, werr := create(ctx)
@@ -454,7 +473,11 @@ func (s *Store) PutObject(ctx context.Context, in *PutInput) (*meta.Version, err
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.readContent(ctx, in.Body, MaxPutSize, true, seal, checksumAlgs(in.Checksum.Algorithm)...)
+	place := inlineOrCached
+	if in.Size >= directPutMin {
+		place = inlineOrDirect
+	}
+	c, err := s.readContent(ctx, in.Body, MaxPutSize, place, seal, checksumAlgs(in.Checksum.Algorithm)...)
 	if err != nil {
 		return nil, err
 	}

@@ -202,3 +202,97 @@ func TestPutBlobWriteFails(t *testing.T) {
 		t.Fatalf("%d files left in blobs/tmp", len(left))
 	}
 }
+
+// placementStore counts the blobs written through the page cache and past
+// it.
+type placementStore struct {
+	blob.Store
+	cached, direct *int
+}
+
+func (s placementStore) Create(ctx context.Context) (blob.Writer, error) {
+	*s.cached++
+	return s.Store.Create(ctx)
+}
+
+func (s placementStore) CreateDirect(ctx context.Context) (blob.Writer, error) {
+	*s.direct++
+	return s.Store.(directCreator).CreateDirect(ctx)
+}
+
+// zeros reads n zero bytes.
+type zeros struct{ n int64 }
+
+func (z *zeros) Read(p []byte) (int, error) {
+	if z.n == 0 {
+		return 0, io.EOF
+	}
+	p = p[:min(int64(len(p)), z.n)]
+	clear(p)
+	z.n -= int64(len(p))
+	return len(p), nil
+}
+
+// TestPlacement checks which bodies are written past the page cache: a
+// PUT declaring at least directPutMin bytes and every part; not a smaller
+// PUT, nor one of unknown size. Each reads back with the right ETag.
+func TestPlacement(t *testing.T) {
+	var cached, direct int
+	s := newTestStoreAt(t, t.TempDir(), func(b blob.Store) blob.Store { return placementStore{b, &cached, &direct} })
+	ctx := context.Background()
+	id := ""
+	for _, tc := range []struct {
+		name     string
+		size     int64
+		declared int64
+		part     bool
+		direct   bool
+	}{
+		{"small PUT", 2 << 20, 2 << 20, false, false},
+		{"PUT of unknown size", 2 << 20, -1, false, false},
+		{"PUT just under", directPutMin - 1, directPutMin - 1, false, false},
+		{"large PUT", directPutMin, directPutMin, false, true},
+		{"part", 2 << 20, 2 << 20, true, true},
+	} {
+		cached, direct = 0, 0
+		var etag string
+		if tc.part {
+			if id == "" {
+				u, err := s.CreateMultipartUpload(ctx, &CreateUploadInput{Bucket: "bkt", Key: "mp", Owner: "owner"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				id = u.UploadID
+			}
+			p, err := s.UploadPart(ctx, &PartInput{Bucket: "bkt", Key: "mp", UploadID: id, PartNumber: 1, Body: &zeros{tc.size}, Size: tc.declared})
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			etag = p.ETag
+		} else {
+			v, err := s.PutObject(ctx, &PutInput{Bucket: "bkt", Key: tc.name, Body: &zeros{tc.size}, Size: tc.declared})
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			etag = v.ETag
+			o, err := s.GetObject(ctx, &GetInput{Bucket: "bkt", Key: tc.name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := md5.New()
+			n, err := io.Copy(h, o.Body)
+			o.Body.Close()
+			if err != nil || n != tc.size || hex.EncodeToString(h.Sum(nil)) != etag {
+				t.Errorf("%s: read back %d bytes (%v), MD5 %x, ETag %s", tc.name, n, err, h.Sum(nil), etag)
+			}
+		}
+		want := md5.New()
+		io.Copy(want, &zeros{tc.size})
+		if etag != hex.EncodeToString(want.Sum(nil)) {
+			t.Errorf("%s: ETag %s", tc.name, etag)
+		}
+		if got := direct == 1 && cached == 0; got != tc.direct || cached+direct != 1 {
+			t.Errorf("%s: %d blobs through the page cache, %d past it; want past it: %v", tc.name, cached, direct, tc.direct)
+		}
+	}
+}

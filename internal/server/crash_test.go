@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -107,6 +108,47 @@ func TestCrashDuringConcurrentPuts(t *testing.T) {
 			}
 		}()
 	}
+	// One writer of objects large enough to be written past the page
+	// cache (objstore's directPutMin, 64 MiB), over two keys.
+	var largeAcks int
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		rng := rand.New(rand.NewPCG(99, 7))
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			key := fmt.Sprintf("large/%d", i%2)
+			body := make([]byte, 64<<20+int(rng.IntN(4096)))
+			for j := 0; j+8 <= len(body); j += 8 {
+				binary.LittleEndian.PutUint64(body[j:], rng.Uint64())
+			}
+			mu.Lock()
+			st := states[key]
+			if st == nil {
+				st = &keyState{}
+				states[key] = st
+			}
+			st.inflight = body
+			mu.Unlock()
+			_, err := s3c.PutObject(ctx, &s3.PutObjectInput{
+				Bucket: aws.String("crash"), Key: aws.String(key), Body: bytes.NewReader(body),
+			})
+			mu.Lock()
+			if err == nil {
+				st.acked, st.inflight = body, nil
+				acks++
+				largeAcks++
+			}
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
 	time.Sleep(1500 * time.Millisecond)
 	c.Kill()
 	close(stop)
@@ -114,7 +156,7 @@ func TestCrashDuringConcurrentPuts(t *testing.T) {
 	if acks < 20 {
 		t.Fatalf("only %d writes acknowledged before the kill; the test proves little", acks)
 	}
-	t.Logf("%d writes acknowledged, %d keys", acks, len(states))
+	t.Logf("%d writes acknowledged (%d of 64 MiB), %d keys", acks, largeAcks, len(states))
 
 	c2 := servertest.StartChild(t, dir)
 	s3c = s3Client(c2)
