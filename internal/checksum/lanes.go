@@ -30,19 +30,19 @@ func NewMD5Lanes(min int) *MD5Lanes { return &MD5Lanes{min: int64(min)} }
 
 // Acquire counts one more large stream and returns the MD5 hash it should
 // use: a lane if, with it, at least the lanes' minimum of large streams are
-// being hashed, else crypto/md5. The stream calls release once it has its
-// digest; after release the hash must not be used.
-func (l *MD5Lanes) Acquire() (h hash.Hash, release func()) {
+// being hashed, else crypto/md5; lane tells which. The stream calls release
+// once it has its digest; after release the hash must not be used.
+func (l *MD5Lanes) Acquire() (h hash.Hash, lane bool, release func()) {
 	if l == nil {
-		return md5.New(), func() {}
+		return md5.New(), false, func() {}
 	}
 	if l.active.Add(1) < l.min {
-		return md5.New(), func() { l.active.Add(-1) }
+		return md5.New(), false, func() { l.active.Add(-1) }
 	}
 	l.once.Do(func() { l.srv = md5simd.NewServer() })
-	lane := l.srv.NewHash()
-	return lane, func() {
-		lane.Close()
+	hasher := l.srv.NewHash()
+	return hasher, true, func() {
+		hasher.Close()
 		l.active.Add(-1)
 	}
 }
@@ -60,20 +60,21 @@ func (l *MD5Lanes) Close() {
 }
 
 // UseLanes makes the MultiHasher compute its MD5 with a hash from l (see
-// MD5Lanes.Acquire). It must be called before anything is written. The
-// returned done must be called once every byte is written and before the
-// MD5 is read: it takes the digest, gives the lane back and keeps the
-// digest for MD5 and Sum. Nothing may be written after done.
-func (m *MultiHasher) UseLanes(l *MD5Lanes) (done func()) {
+// MD5Lanes.Acquire) and reports whether that is a lane. It must be called
+// before anything is written. The returned done must be called once every
+// byte is written and before the MD5 is read: it takes the digest, gives
+// the lane back and keeps the digest for MD5 and Sum. Nothing may be
+// written after done.
+func (m *MultiHasher) UseLanes(l *MD5Lanes) (done func(), inLane bool) {
 	if m.n != 0 {
 		panic("checksum: UseLanes after Write")
 	}
-	h, release := l.Acquire()
+	h, inLane, release := l.Acquire()
 	m.swapMD5(h)
 	return func() {
 		m.swapMD5(&digest{h.Sum(nil)})
 		release()
-	}
+	}, inLane
 }
 
 // swapMD5 replaces the MD5 hash, also where it serves as the MD5

@@ -8,8 +8,6 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
-
-	md5simd "github.com/minio/md5-simd"
 )
 
 // TestLanes hashes many streams at once, of sizes that are and are not
@@ -39,8 +37,8 @@ func TestLanes(t *testing.T) {
 			defer wg.Done()
 			body := data[:size]
 			m := NewMultiHasher(algs...)
-			done := m.UseLanes(lanes)
-			if _, ok := m.md5.(md5simd.Hasher); ok {
+			done, lane := m.UseLanes(lanes)
+			if lane {
 				mu.Lock()
 				inLane++
 				mu.Unlock()
@@ -80,8 +78,8 @@ func TestLanesAlone(t *testing.T) {
 	lanes := NewMD5Lanes(2)
 	defer lanes.Close()
 	m := NewMultiHasher()
-	done := m.UseLanes(lanes)
-	if _, ok := m.md5.(md5simd.Hasher); ok {
+	done, lane := m.UseLanes(lanes)
+	if lane {
 		t.Error("a stream alone took a lane")
 	}
 	done()
@@ -93,7 +91,11 @@ func TestLanesAlone(t *testing.T) {
 	lanes1 := NewMD5Lanes(1)
 	defer lanes1.Close()
 	a, b := NewMultiHasher(), NewMultiHasher()
-	doneA, doneB := a.UseLanes(lanes1), b.UseLanes(lanes1)
+	doneA, laneA := a.UseLanes(lanes1)
+	doneB, laneB := b.UseLanes(lanes1)
+	if !laneA || !laneB {
+		t.Errorf("with a minimum of 1, in lanes: %v, %v", laneA, laneB)
+	}
 	a.Write([]byte("hello world"))
 	doneA()
 	doneB()
@@ -126,7 +128,7 @@ func BenchmarkMD5Lanes(b *testing.B) {
 							m := NewMultiHasher()
 							done := func() {}
 							if mode == "lanes" {
-								done = m.UseLanes(lanes)
+								done, _ = m.UseLanes(lanes)
 							}
 							md5Part, _ := m.Halves()
 							for n := 0; n < size; n += piece {

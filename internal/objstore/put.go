@@ -266,8 +266,12 @@ func (s *Store) readContent(ctx context.Context, r io.Reader, max int64, place p
 		}
 		return c, nil
 	}
-	done := c.hash.UseLanes(md5Lanes)
-	err = c.pipe(r, n, max)
+	done, inLane := c.hash.UseLanes(md5Lanes)
+	depth := soloDepth
+	if inLane {
+		depth = pipeDepth
+	}
+	err = c.pipe(r, n, max, depth)
 	done()
 	if err != nil {
 		c.release()
@@ -290,7 +294,16 @@ const minLaneStreams = 3
 
 // pipeDepth is how many buffers a large body streams through: while one is
 // being filled from the request, the others are being hashed and written.
-const pipeDepth = 3
+// A body hashed with crypto/md5 is bound by that one goroutine, and every
+// pause of the reader or the writer that the queue does not absorb is lost
+// to it: it gets soloDepth buffers (9% faster single 256 MiB PUTs than
+// with 3, docs/benchmarks.md "Large objects: fourth pass"). Bodies hashed
+// in lanes stream several at once and take turns on the lanes' core: more
+// buffers each only cost memory and cache (8% slower multipart PUTs).
+const (
+	pipeDepth = 3
+	soloDepth = 8
+)
 
 // pipe streams the rest of a large body into c.w. c.buf holds its first n
 // bytes, which are not hashed yet. Three goroutines share the work, each
@@ -298,7 +311,7 @@ const pipeDepth = 3
 // (the costliest hash), and one computes the other checksums and writes
 // the blob. On two or more cores, hashing and writing overlap instead of
 // adding up. It returns the first error of reading or writing.
-func (c *content) pipe(r io.Reader, n int, max int64) error {
+func (c *content) pipe(r io.Reader, n int, max int64, depth int) error {
 	md5Part, rest := c.hash.Halves()
 	bufs := []*[]byte{c.buf}
 	defer func() {
@@ -307,10 +320,10 @@ func (c *content) pipe(r io.Reader, n int, max int64) error {
 		}
 	}()
 	var (
-		md5Q    = make(chan []byte, pipeDepth)
-		writeQ  = make(chan []byte, pipeDepth)
-		md5Done = make(chan struct{}, pipeDepth)
-		wDone   = make(chan struct{}, pipeDepth)
+		md5Q    = make(chan []byte, depth)
+		writeQ  = make(chan []byte, depth)
+		md5Done = make(chan struct{}, depth)
+		wDone   = make(chan struct{}, depth)
 		wErr    atomic.Pointer[error]
 		wg      sync.WaitGroup
 	)
@@ -336,7 +349,7 @@ func (c *content) pipe(r io.Reader, n int, max int64) error {
 	}()
 	var err error
 	for piece := 0; ; piece++ {
-		p := (*bufs[piece%pipeDepth])[:n]
+		p := (*bufs[piece%depth])[:n]
 		md5Q <- p
 		writeQ <- p
 		if e := wErr.Load(); e != nil {
@@ -346,16 +359,16 @@ func (c *content) pipe(r io.Reader, n int, max int64) error {
 		if err != nil {
 			break
 		}
-		// The next buffer: a fresh one until there are pipeDepth, then the
+		// The next buffer: a fresh one until there are depth, then the
 		// oldest, once both workers are done with it.
 		next := piece + 1
-		if next < pipeDepth {
+		if next < depth {
 			bufs = append(bufs, bufPool.Get().(*[]byte))
 		} else {
 			<-md5Done
 			<-wDone
 		}
-		n, err = readFull(r, *bufs[next%pipeDepth])
+		n, err = readFull(r, *bufs[next%depth])
 		if n == 0 && err != nil {
 			break
 		}
