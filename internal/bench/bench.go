@@ -97,6 +97,9 @@ type config struct {
 	// time, as the SDKs' transfer managers and the aws CLI move them.
 	largePartSize        int64
 	largePartConcurrency int
+	// largeConcurrency is how many large objects move at once, each
+	// in its own request (or transfer).
+	largeConcurrency int
 
 	listKeys            int
 	listSamples         int
@@ -131,8 +134,9 @@ type peerConfig struct {
 // maxConcurrency is the largest number of connections any phase opens.
 func (c *config) maxConcurrency() int {
 	n := max(c.listConcurrency, c.populateConcurrency, 1)
+	n = max(n, c.largeConcurrency)
 	if c.largePartSize > 0 {
-		n = max(n, c.largePartConcurrency)
+		n = max(n, c.largeConcurrency*c.largePartConcurrency)
 	}
 	for _, v := range c.concurrency {
 		n = max(n, v)
@@ -173,6 +177,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.IntVar(&cfg.largeCount, "large-count", 3, "large objects to PUT and GET")
 	fs.Var(&part, "large-part-size", "also move the large objects as a transfer manager does: multipart PUT and ranged GETs in parts of this `size` (0: single requests only)")
 	fs.IntVar(&cfg.largePartConcurrency, "large-part-concurrency", 8, "parts in flight at once with --large-part-size")
+	fs.IntVar(&cfg.largeConcurrency, "large-concurrency", 1, "large objects moved at once, each a request (or transfer) of its own; MB/s is of all together")
 	fs.IntVar(&cfg.listKeys, "list-keys", 1_000_000, "keys in the list phase's key space")
 	fs.IntVar(&cfg.listSamples, "list-samples", 200, "ListObjectsV2 requests to time")
 	fs.IntVar(&cfg.listConcurrency, "list-concurrency", 1, "concurrent ListObjectsV2 requests")
@@ -247,8 +252,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return config{}, fmt.Errorf("bench s3: --large-part-size must be at least %s (S3's smallest part but the last)", formatSize(minPartSize))
 	case cfg.largePartSize > 0 && (cfg.largeSize+cfg.largePartSize-1)/cfg.largePartSize > maxParts:
 		return config{}, fmt.Errorf("bench s3: --large-size / --large-part-size is more than %d parts", maxParts)
-	case cfg.largePartConcurrency < 1:
-		return config{}, errors.New("bench s3: --large-part-concurrency must be positive")
+	case cfg.largePartConcurrency < 1 || cfg.largeConcurrency < 1:
+		return config{}, errors.New("bench s3: --large-part-concurrency and --large-concurrency must be positive")
 	case cfg.listKeys < 1 || cfg.listKeys > maxListKeys || cfg.listSamples < 1:
 		return config{}, fmt.Errorf("bench s3: --list-keys must be in [1, %d] and --list-samples positive", maxListKeys)
 	case cfg.listConcurrency < 1 || cfg.populateConcurrency < 1:

@@ -239,12 +239,12 @@ func (p *reporter) compare(cfg config) {
 	}
 	for _, name := range []string{cfg.name, peerName} {
 		for _, pair := range [][2]string{{"large-put", "disk-write"}, {"large-get", "disk-read"}, {"large-mpu-put", "disk-write"}, {"large-range-get", "disk-read"}} {
-			r, ok := rows[rowKey{name, pair[0], cfg.largeSize, 1}]
+			r, ok := rows[rowKey{name, pair[0], cfg.largeSize, cfg.largeConcurrency}]
 			d, dok := rows[rowKey{diskTarget, pair[1], cfg.largeSize, 1}]
 			if name == "" || !ok || !dok || d.MBPerSec <= 0 {
 				continue
 			}
-			ratios = append(ratios, ratio{Type: "ratio", Op: r.Op, Size: r.Size, Concurrency: 1,
+			ratios = append(ratios, ratio{Type: "ratio", Op: r.Op, Size: r.Size, Concurrency: r.Concurrency,
 				Target: name, Against: diskTarget, AgainstOp: d.Op, Metric: "MB/s",
 				Value: r.MBPerSec, Base: d.MBPerSec, Ratio: r.MBPerSec / d.MBPerSec})
 		}

@@ -47,6 +47,9 @@ var (
 // runLarge moves --large-count objects of --large-size bytes through every
 // target, one request (or one transfer) at a time: single-request PUTs,
 // then GETs, then, with --large-part-size, multipart PUTs and ranged GETs.
+// With --large-concurrency N, each of those objects is N objects moved at
+// once, each by a request (or transfer) of its own, and its rate is theirs
+// together; the disk still writes (or reads) one file.
 //
 // The disk baseline (--disk-dir) is measured object by object in between:
 // for each object the disk writes (or reads) its file and every target
@@ -60,7 +63,7 @@ var (
 // the per-object rates; the disk's rows pool its writes (or reads) of every
 // step.
 func runLarge(ctx context.Context, cfg config, targets []*runner) error {
-	size, count := cfg.largeSize, cfg.largeCount
+	size, count, conc := cfg.largeSize, cfg.largeCount, cfg.largeConcurrency
 	label := formatSize(size)
 	var disk *diskBench
 	if cfg.diskDir != "" {
@@ -82,14 +85,17 @@ func runLarge(ctx context.Context, cfg config, targets []*runner) error {
 			if keys[t][step.set] != nil {
 				continue
 			}
-			ks := make([]string, count)
+			ks := make([]string, count*conc)
 			for i := range ks {
 				ks[i] = fmt.Sprintf("%slarge/%s/%s-%d", r.prefix, label, step.set, i)
 			}
 			keys[t][step.set] = ks
 		}
 	}
-	buf := make([]byte, 1<<20)
+	bufs := make([][]byte, conc)
+	for w := range bufs {
+		bufs[w] = make([]byte, 1<<20)
+	}
 	diskSamples := map[string][]*sample{}
 	results := make([][]result, len(targets))
 	writes := -1 // disk files of the latest write step: writes*count + i
@@ -120,9 +126,11 @@ func runLarge(ctx context.Context, cfg config, targets []*runner) error {
 					continue
 				}
 				r := targets[j]
-				key := keys[j][step.set][i]
-				samples[j] = append(samples[j], r.measure(ctx, 1, 0, 1, func(int) opFunc {
-					return func(ctx context.Context, _ int64) (int64, error) { return step.run(r, ctx, key, seq, buf) }
+				samples[j] = append(samples[j], r.measure(ctx, conc, 0, int64(conc), func(w int) opFunc {
+					// Each of the conc operations moves its own object.
+					return func(ctx context.Context, k int64) (int64, error) {
+						return step.run(r, ctx, keys[j][step.set][i*conc+int(k)], seq*int64(conc)+k, bufs[w])
+					}
 				}))
 				if err := ctx.Err(); err != nil {
 					return err
@@ -130,7 +138,7 @@ func runLarge(ctx context.Context, cfg config, targets []*runner) error {
 			}
 		}
 		for j := range targets {
-			results[j] = append(results[j], summarize(step.op, size, label, 1, samples[j]))
+			results[j] = append(results[j], summarize(step.op, size, label, conc, samples[j]))
 		}
 	}
 	if disk != nil {

@@ -44,6 +44,7 @@ func TestLargePartFlags(t *testing.T) {
 		{args: []string{"--large-part-size", "1MiB"}, err: "at least 5MiB"},
 		{args: []string{"--large-size", "100GiB", "--large-part-size", "5MiB"}, err: "more than 10000 parts"},
 		{args: []string{"--large-part-size", "8MiB", "--large-part-concurrency", "0"}, err: "must be positive"},
+		{args: []string{"--large-concurrency", "0"}, err: "must be positive"},
 	} {
 		_, err := parseConfig(append(base, tc.args...), noEnv, &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), tc.err) {
@@ -56,6 +57,13 @@ func TestLargePartFlags(t *testing.T) {
 	}
 	if cfg.largePartSize != 8<<20 || cfg.maxConcurrency() < 99 {
 		t.Errorf("part size %d, connections %d", cfg.largePartSize, cfg.maxConcurrency())
+	}
+	cfg, err = parseConfig(append(base, "--large-part-size", "8MiB", "--large-part-concurrency", "8", "--large-concurrency", "4"), noEnv, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.largeConcurrency != 4 || cfg.maxConcurrency() < 32 {
+		t.Errorf("large concurrency %d, connections %d, want 4 and at least 32", cfg.largeConcurrency, cfg.maxConcurrency())
 	}
 }
 
@@ -123,5 +131,49 @@ func TestLargePartsOnSluice(t *testing.T) {
 	}
 	if len(ups.Uploads) != 0 {
 		t.Errorf("%d uploads left open", len(ups.Uploads))
+	}
+}
+
+// TestLargeConcurrencyOnSluice moves three large objects at once per step
+// against a real node: each row counts three operations at concurrency 3,
+// and the objects left are three of each kind, whole.
+func TestLargeConcurrencyOnSluice(t *testing.T) {
+	n := servertest.Start(t)
+	const bucket = "bench-large-conc"
+	args := []string{
+		"--endpoint", n.Endpoint, "--access-key", servertest.AccessKeyID, "--secret-key", servertest.SecretAccessKey,
+		"--bucket", bucket, "--ops", "large", "--large-size", "6MiB", "--large-count", "1", "--large-concurrency", "3",
+		"--large-part-size", "5MiB", "--large-part-concurrency", "2", "--keep", "--json",
+	}
+	var stdout, stderr bytes.Buffer
+	if err := runS3(context.Background(), args, noEnv, &stdout, &stderr); err != nil {
+		t.Fatalf("bench s3: %v\nstderr:\n%s", err, stderr.String())
+	}
+	_, rows := decodeLines(t, stdout.String())
+	if len(rows) != 4 {
+		t.Errorf("%d rows, want 4", len(rows))
+	}
+	for _, r := range rows {
+		if r.Errors != 0 || r.Ops != 3 || r.Concurrency != 3 || r.MBPerSec <= 0 {
+			t.Errorf("row %+v: want 3 operations at concurrency 3, no errors", r)
+		}
+	}
+	list, err := n.S3().ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	single, multipart := 0, 0
+	for _, o := range list.Contents {
+		if aws.ToInt64(o.Size) != 6<<20 {
+			t.Errorf("%s: size %d, want 6 MiB", aws.ToString(o.Key), aws.ToInt64(o.Size))
+		}
+		if strings.HasSuffix(aws.ToString(o.ETag), `-2"`) {
+			multipart++
+		} else {
+			single++
+		}
+	}
+	if single != 3 || multipart != 3 {
+		t.Errorf("%d single-request and %d multipart objects left, want 3 and 3", single, multipart)
 	}
 }

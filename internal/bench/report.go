@@ -161,7 +161,11 @@ func (p *reporter) header(cfg config) {
 			(*sizeList)(&cfg.sizes).String(), (*intList)(&cfg.concurrency).String(), cfg.duration, cfg.runs))
 	}
 	if cfg.ops.large {
-		plan = append(plan, fmt.Sprintf("large %d x %s", cfg.largeCount, formatSize(cfg.largeSize)))
+		if cfg.largeConcurrency > 1 {
+			plan = append(plan, fmt.Sprintf("large %d x %d x %s, %d at once", cfg.largeCount, cfg.largeConcurrency, formatSize(cfg.largeSize), cfg.largeConcurrency))
+		} else {
+			plan = append(plan, fmt.Sprintf("large %d x %s", cfg.largeCount, formatSize(cfg.largeSize)))
+		}
 		if cfg.largePartSize > 0 {
 			plan = append(plan, fmt.Sprintf("then multipart/ranged in %s parts, %d in flight", formatSize(cfg.largePartSize), cfg.largePartConcurrency))
 		}
