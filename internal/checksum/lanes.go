@@ -13,30 +13,29 @@ import (
 // with the CPU's vector instructions: AVX-512 hashes 16 independent streams
 // in about the time crypto/md5 hashes one (AVX2: 8), which is what a
 // multipart upload's parts in flight need. One stream alone is about half
-// as fast in a lane as with crypto/md5, so a stream gets a lane only when
-// enough others are being hashed beside it (see Acquire). Without AVX2 the
-// lanes are crypto/md5. An MD5Lanes is safe for concurrent use.
+// as fast in a lane as with crypto/md5, and two are hashed one after the
+// other, so a stream gets a lane only when enough others are being hashed
+// beside it (see Acquire). Without AVX2 the lanes are crypto/md5. An
+// MD5Lanes is safe for concurrent use.
 type MD5Lanes struct {
-	min    int64
 	active atomic.Int64
 	once   sync.Once
 	srv    md5simd.Server
 }
 
-// NewMD5Lanes returns lanes for streams that start while at least min large
-// streams (counting themselves) are being hashed. Its vector hashing
-// goroutine starts with the first such stream.
-func NewMD5Lanes(min int) *MD5Lanes { return &MD5Lanes{min: int64(min)} }
+// NewMD5Lanes returns lanes. Their vector hashing goroutine starts with
+// the first stream that takes a lane.
+func NewMD5Lanes() *MD5Lanes { return &MD5Lanes{} }
 
 // Acquire counts one more large stream and returns the MD5 hash it should
-// use: a lane if, with it, at least the lanes' minimum of large streams are
-// being hashed, else crypto/md5; lane tells which. The stream calls release
-// once it has its digest; after release the hash must not be used.
-func (l *MD5Lanes) Acquire() (h hash.Hash, lane bool, release func()) {
+// use: a lane if, with it, at least min large streams are being hashed,
+// else crypto/md5; lane tells which. The stream calls release once it has
+// its digest; after release the hash must not be used.
+func (l *MD5Lanes) Acquire(min int) (h hash.Hash, lane bool, release func()) {
 	if l == nil {
 		return md5.New(), false, func() {}
 	}
-	if l.active.Add(1) < l.min {
+	if l.active.Add(1) < int64(min) {
 		return md5.New(), false, func() { l.active.Add(-1) }
 	}
 	l.once.Do(func() { l.srv = md5simd.NewServer() })
@@ -60,16 +59,16 @@ func (l *MD5Lanes) Close() {
 }
 
 // UseLanes makes the MultiHasher compute its MD5 with a hash from l (see
-// MD5Lanes.Acquire) and reports whether that is a lane. It must be called
+// MD5Lanes.Acquire, with min) and reports whether that is a lane. It must be called
 // before anything is written. The returned done must be called once every
 // byte is written and before the MD5 is read: it takes the digest, gives
 // the lane back and keeps the digest for MD5 and Sum. Nothing may be
 // written after done.
-func (m *MultiHasher) UseLanes(l *MD5Lanes) (done func(), inLane bool) {
+func (m *MultiHasher) UseLanes(l *MD5Lanes, min int) (done func(), inLane bool) {
 	if m.n != 0 {
 		panic("checksum: UseLanes after Write")
 	}
-	h, inLane, release := l.Acquire()
+	h, inLane, release := l.Acquire(min)
 	m.swapMD5(h)
 	return func() {
 		m.swapMD5(&digest{h.Sum(nil)})

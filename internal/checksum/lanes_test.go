@@ -19,7 +19,7 @@ func TestLanes(t *testing.T) {
 	const streams = 24
 	rng := rand.New(rand.NewPCG(7, 8))
 	data := randomBytes(t, rng, 3<<20+17)
-	lanes := NewMD5Lanes(2)
+	lanes := NewMD5Lanes()
 	defer lanes.Close()
 	var (
 		wg     sync.WaitGroup
@@ -37,7 +37,7 @@ func TestLanes(t *testing.T) {
 			defer wg.Done()
 			body := data[:size]
 			m := NewMultiHasher(algs...)
-			done, lane := m.UseLanes(lanes)
+			done, lane := m.UseLanes(lanes, 2)
 			if lane {
 				mu.Lock()
 				inLane++
@@ -75,10 +75,10 @@ func TestLanes(t *testing.T) {
 // TestLanesAlone: a stream alone keeps crypto/md5, and an empty stream's
 // digest is right either way.
 func TestLanesAlone(t *testing.T) {
-	lanes := NewMD5Lanes(2)
+	lanes := NewMD5Lanes()
 	defer lanes.Close()
 	m := NewMultiHasher()
-	done, lane := m.UseLanes(lanes)
+	done, lane := m.UseLanes(lanes, 2)
 	if lane {
 		t.Error("a stream alone took a lane")
 	}
@@ -88,11 +88,11 @@ func TestLanesAlone(t *testing.T) {
 	}
 
 	// Two at once with a minimum of 1: both in lanes, one empty.
-	lanes1 := NewMD5Lanes(1)
+	lanes1 := NewMD5Lanes()
 	defer lanes1.Close()
 	a, b := NewMultiHasher(), NewMultiHasher()
-	doneA, laneA := a.UseLanes(lanes1)
-	doneB, laneB := b.UseLanes(lanes1)
+	doneA, laneA := a.UseLanes(lanes1, 1)
+	doneB, laneB := b.UseLanes(lanes1, 1)
 	if !laneA || !laneB {
 		t.Errorf("with a minimum of 1, in lanes: %v, %v", laneA, laneB)
 	}
@@ -116,7 +116,7 @@ func BenchmarkMD5Lanes(b *testing.B) {
 	for _, streams := range []int{1, 3, 8, 16} {
 		for _, mode := range []string{"crypto", "lanes"} {
 			b.Run(fmt.Sprintf("%s/streams=%d", mode, streams), func(b *testing.B) {
-				lanes := NewMD5Lanes(1)
+				lanes := NewMD5Lanes()
 				defer lanes.Close()
 				b.SetBytes(int64(streams) * size)
 				for b.Loop() {
@@ -128,7 +128,7 @@ func BenchmarkMD5Lanes(b *testing.B) {
 							m := NewMultiHasher()
 							done := func() {}
 							if mode == "lanes" {
-								done, _ = m.UseLanes(lanes)
+								done, _ = m.UseLanes(lanes, 1)
 							}
 							md5Part, _ := m.Halves()
 							for n := 0; n < size; n += piece {

@@ -266,7 +266,11 @@ func (s *Store) readContent(ctx context.Context, r io.Reader, max int64, place p
 		}
 		return c, nil
 	}
-	done, inLane := c.hash.UseLanes(md5Lanes)
+	minLane := minLaneSingles
+	if place == direct {
+		minLane = minLaneParts
+	}
+	done, inLane := c.hash.UseLanes(md5Lanes, minLane)
 	depth := soloDepth
 	if inLane {
 		depth = pipeDepth
@@ -281,16 +285,26 @@ func (s *Store) readContent(ctx context.Context, r io.Reader, max int64, place p
 }
 
 // md5Lanes hash the MD5s of large bodies side by side on one core once
-// several are streaming at once (the parts in flight of multipart uploads,
-// concurrent large PUTs). Here (internal/checksum BenchmarkMD5Lanes) one
-// stream hashes at about 430 MB/s in a lane, 650 MB/s with crypto/md5; two
-// go faster on two cores with crypto/md5; three hash as fast in lanes
-// (1,100 against 1,190 MB/s) but on one core, leaving the other to the
-// kernel's copies; 8 and 16 hash at 2,500 and 3,900 MB/s, against 1,250
-// with both cores. See docs/benchmarks.md, "Large objects: fourth pass".
-var md5Lanes = checksum.NewMD5Lanes(minLaneStreams)
+// several are streaming at once. Here (internal/checksum BenchmarkMD5Lanes)
+// one stream hashes at about 430 MB/s in a lane, 650 MB/s with crypto/md5;
+// three hash at 1,100 MB/s in lanes on one core (1,190 with crypto/md5 on
+// both); 8 and 16 at 2,500 and 3,900 MB/s, against 1,250 with both cores.
+// But a stream cannot change hash once started, and one or two streams in
+// lanes are hashed one after the other, slower than with crypto/md5, so
+// the number of large bodies streaming at which a new one takes a lane is
+// a bet that more will follow. A part takes one once another large body
+// streams: a transfer manager sends several parts at once, and multipart
+// PUTs went 1.09–1.21× faster than with a minimum of three, at 1, 2 and 4
+// transfers at once. A single-request PUT takes one from the third: two
+// large PUTs at once were 1.5× faster with crypto/md5 alone. Measured in
+// docs/benchmarks.md, "Large objects: fourth pass", which also records
+// the cases each minimum loses (four single PUTs at once: two in lanes).
+var md5Lanes = checksum.NewMD5Lanes()
 
-const minLaneStreams = 3
+const (
+	minLaneParts   = 2
+	minLaneSingles = 3
+)
 
 // pipeDepth is how many buffers a large body streams through: while one is
 // being filled from the request, the others are being hashed and written.
