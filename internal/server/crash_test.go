@@ -65,90 +65,75 @@ func TestCrashDuringConcurrentPuts(t *testing.T) {
 		stop   = make(chan struct{})
 		acks   int
 	)
+	// put PUTs body at key, noting it in flight and then acknowledged; it
+	// reports false once the server is gone.
+	put := func(key string, body []byte) bool {
+		mu.Lock()
+		st := states[key]
+		if st == nil {
+			st = &keyState{}
+			states[key] = st
+		}
+		st.inflight = body
+		mu.Unlock()
+		_, err := s3c.PutObject(ctx, &s3.PutObjectInput{
+			Bucket: aws.String("crash"), Key: aws.String(key), Body: bytes.NewReader(body),
+		})
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			return false
+		}
+		st.acked, st.inflight = body, nil
+		acks++
+		return true
+	}
+	// writer PUTs what next makes until stop, or until the server is gone,
+	// and returns how many PUTs were acknowledged.
+	writer := func(next func() (string, []byte)) (acked int) {
+		for {
+			select {
+			case <-stop:
+				return acked
+			default:
+			}
+			if !put(next()) {
+				return acked
+			}
+			acked++
+		}
+	}
 	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(w), 7))
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
+			writer(func() (string, []byte) {
 				// Each writer owns its keys: some small (inline in the
 				// metadata store), some larger (blob files), with
 				// overwrites of the same keys.
 				key := fmt.Sprintf("w%02d/k%03d %%/../é", w, rng.IntN(40))
-				size := []int{0, 100, 4 << 10, 70 << 10, 300 << 10, 3 << 20}[rng.IntN(6)]
-				body := make([]byte, size)
+				body := make([]byte, []int{0, 100, 4 << 10, 70 << 10, 300 << 10, 3 << 20}[rng.IntN(6)])
 				for j := range body {
 					body[j] = byte(rng.Uint32())
 				}
-				mu.Lock()
-				st := states[key]
-				if st == nil {
-					st = &keyState{}
-					states[key] = st
-				}
-				st.inflight = body
-				mu.Unlock()
-				_, err := s3c.PutObject(ctx, &s3.PutObjectInput{
-					Bucket: aws.String("crash"), Key: aws.String(key), Body: bytes.NewReader(body),
-				})
-				mu.Lock()
-				if err == nil {
-					st.acked, st.inflight = body, nil
-					acks++
-				}
-				mu.Unlock()
-				if err != nil {
-					return // the server is gone
-				}
-			}
-		}()
+				return key, body
+			})
+		})
 	}
 	// One writer of objects large enough to be written past the page
 	// cache (objstore's directPutMin, 64 MiB), over two keys.
 	var largeAcks int
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		rng := rand.New(rand.NewPCG(99, 7))
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			key := fmt.Sprintf("large/%d", i%2)
-			body := make([]byte, 64<<20+int(rng.IntN(4096)))
+		i := 0
+		largeAcks = writer(func() (string, []byte) {
+			i++
+			body := make([]byte, 64<<20+rng.IntN(4096))
 			for j := 0; j+8 <= len(body); j += 8 {
 				binary.LittleEndian.PutUint64(body[j:], rng.Uint64())
 			}
-			mu.Lock()
-			st := states[key]
-			if st == nil {
-				st = &keyState{}
-				states[key] = st
-			}
-			st.inflight = body
-			mu.Unlock()
-			_, err := s3c.PutObject(ctx, &s3.PutObjectInput{
-				Bucket: aws.String("crash"), Key: aws.String(key), Body: bytes.NewReader(body),
-			})
-			mu.Lock()
-			if err == nil {
-				st.acked, st.inflight = body, nil
-				acks++
-				largeAcks++
-			}
-			mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
+			return fmt.Sprintf("large/%d", i%2), body
+		})
+	})
 	time.Sleep(1500 * time.Millisecond)
 	c.Kill()
 	close(stop)
