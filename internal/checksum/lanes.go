@@ -59,11 +59,11 @@ func (l *MD5Lanes) Close() {
 }
 
 // UseLanes makes the MultiHasher compute its MD5 with a hash from l (see
-// MD5Lanes.Acquire, with min) and reports whether that is a lane. It must be called
-// before anything is written. The returned done must be called once every
-// byte is written and before the MD5 is read: it takes the digest, gives
-// the lane back and keeps the digest for MD5 and Sum. Nothing may be
-// written after done.
+// MD5Lanes.Acquire, with min) and reports whether that is a lane. It must
+// be called before anything is written. The returned done must be called
+// once every byte is written and before the MD5 is read: it takes the
+// digest, gives the lane back and keeps the digest for MD5 and Sum.
+// Nothing may be written after done.
 func (m *MultiHasher) UseLanes(l *MD5Lanes, min int) (done func(), inLane bool) {
 	if m.n != 0 {
 		panic("checksum: UseLanes after Write")
