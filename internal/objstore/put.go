@@ -310,7 +310,7 @@ const (
 // being filled from the request, the others are being hashed and written.
 // A body hashed with crypto/md5 is bound by that one goroutine, and every
 // pause of the reader or the writer that the queue does not absorb is lost
-// to it: it gets soloDepth buffers (9% faster single 256 MiB PUTs than
+// to it: it gets soloDepth buffers (6% faster single 256 MiB PUTs than
 // with 3, docs/benchmarks.md "Large objects: fourth pass"). Bodies hashed
 // in lanes stream several at once and take turns on the lanes' core: more
 // buffers each only cost memory and cache (8% slower multipart PUTs).
