@@ -105,10 +105,13 @@ func TestPutBodyFailsMidway(t *testing.T) {
 		{boom, boom},
 		{io.ErrUnexpectedEOF, ErrIncompleteBody},
 	} {
-		for _, n := range []int{1<<20 + 5, 5 << 20} {
-			_, err := s.PutObject(ctx, &PutInput{Bucket: "bkt", Key: "k", Body: &failingReader{n: n, err: tc.err}, Size: 8 << 20})
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("after %d bytes: got %v, want %v", n, err, tc.want)
+		// 8 MiB declared goes through the page cache, directPutMin past it.
+		for _, declared := range []int64{8 << 20, directPutMin} {
+			for _, n := range []int{1<<20 + 5, 5 << 20} {
+				_, err := s.PutObject(ctx, &PutInput{Bucket: "bkt", Key: "k", Body: &failingReader{n: n, err: tc.err}, Size: declared})
+				if !errors.Is(err, tc.want) {
+					t.Fatalf("declared %d, after %d bytes: got %v, want %v", declared, n, err, tc.want)
+				}
 			}
 		}
 	}
