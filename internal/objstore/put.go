@@ -188,7 +188,8 @@ func (c *content) commit() (string, error) {
 
 // directCreator is a blob store that can write a blob past the page cache
 // (the disk store, with O_DIRECT on Linux), for content that is not read
-// back soon: multipart upload parts.
+// back soon or is too large for the page cache to keep: multipart upload
+// parts, and objects of directPutMin bytes or more (see placement).
 type directCreator interface {
 	CreateDirect(ctx context.Context) (blob.Writer, error)
 }

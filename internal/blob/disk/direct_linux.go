@@ -12,19 +12,21 @@ import (
 )
 
 // The first directAfter bytes of a blob made by CreateDirect are written
-// through the page cache, the rest with O_DIRECT: from the caller's memory to the device, in writes of
-// whole directAlign blocks from directAlign-aligned memory. Copying a large
-// body into the page cache costs more CPU than anything but its MD5 (on
-// this kind of VM the kernel's copy into freshly allocated page-cache pages
-// runs at ~1 GB/s), and many large writers at once meet dirty-page
-// writeback and fsyncs of each other's pages; a direct write does neither.
-// Only multipart parts are written this way (objstore): a single PUT's
-// blob stays in the page cache, where the GETs that often follow it find
-// it (measured with 256 MiB objects, docs/benchmarks.md: written this way
-// a single PUT was 1.15× faster, the GET after it 0.74× as fast). The durability protocol does
-// not change: Commit still fsyncs the file (O_DIRECT alone makes neither
-// the device's cache nor the file's size and extents durable), renames it
-// and fsyncs the directory.
+// through the page cache, the rest with O_DIRECT: from the caller's memory
+// to the device, in writes of whole directAlign blocks from
+// directAlign-aligned memory. Copying a large body into the page cache
+// costs more CPU than anything but its MD5 (on this kind of VM the
+// kernel's copy into freshly allocated page-cache pages runs at ~1 GB/s),
+// and many large writers at once meet dirty-page writeback and fsyncs of
+// each other's pages; a direct write does neither. objstore writes this way
+// multipart parts and objects declared at 64 MiB or more
+// (objstore.directPutMin); smaller PUTs stay in the page cache, where the
+// GETs that often follow them find them (docs/benchmarks.md: a 256 MiB PUT
+// written this way was 1.0–1.15× as fast, and the GET after it read from
+// the disk; at 1 GiB both were faster, the cache no longer holding the
+// object whole). The durability protocol does not change: Commit still
+// fsyncs the file (O_DIRECT alone makes neither the device's cache nor the
+// file's size and extents durable), renames it and fsyncs the directory.
 const (
 	directAfter = 1 << 20
 	directAlign = 4096

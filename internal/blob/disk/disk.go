@@ -113,7 +113,7 @@ func (s *Store) Create(ctx context.Context) (blob.Writer, error) {
 }
 
 // CreateDirect is Create for a blob that is not expected to be read back
-// soon (a multipart upload's part): on Linux its bytes past the first MiB
+// soon (a multipart upload's part, a very large object): on Linux its bytes past the first MiB
 // are written with O_DIRECT, past the page cache, which costs less CPU
 // than copying them into it and keeps many such writers from contending
 // for dirty pages (direct_linux.go). Elsewhere, and on a file system that
