@@ -18,6 +18,7 @@ func TestNotImplemented(t *testing.T) {
 	t.Parallel()
 	e := start(t)
 	b := e.bucket("notimpl")
+	e.put(b, "annotated", []byte("the object"))
 	for _, tc := range []struct {
 		name string
 		call func() error
@@ -33,15 +34,67 @@ func TestNotImplemented(t *testing.T) {
 			})
 			return err
 		}},
+		// S3's 2025–2026 additions: tags that control access (ABAC), S3
+		// Metadata's tables, object annotations. Each is selected by a
+		// subresource that must not fall through to CreateBucket,
+		// ListObjects, PutObject or GetObject.
+		{"PutBucketAbac", func() error {
+			_, err := e.c.PutBucketAbac(e.ctx, &s3.PutBucketAbacInput{Bucket: aws.String(b), AbacStatus: &types.AbacStatus{Status: types.BucketAbacStatusEnabled}})
+			return err
+		}},
+		{"GetBucketAbac", func() error {
+			_, err := e.c.GetBucketAbac(e.ctx, &s3.GetBucketAbacInput{Bucket: aws.String(b)})
+			return err
+		}},
+		{"UpdateBucketMetadataJournalTableConfiguration", func() error {
+			_, err := e.c.UpdateBucketMetadataJournalTableConfiguration(e.ctx, &s3.UpdateBucketMetadataJournalTableConfigurationInput{
+				Bucket: aws.String(b), JournalTableConfiguration: &types.JournalTableConfigurationUpdates{RecordExpiration: &types.RecordExpiration{Expiration: types.ExpirationStateDisabled}},
+			})
+			return err
+		}},
+		{"UpdateBucketMetadataInventoryTableConfiguration", func() error {
+			_, err := e.c.UpdateBucketMetadataInventoryTableConfiguration(e.ctx, &s3.UpdateBucketMetadataInventoryTableConfigurationInput{
+				Bucket: aws.String(b), InventoryTableConfiguration: &types.InventoryTableConfigurationUpdates{ConfigurationState: types.InventoryConfigurationStateEnabled},
+			})
+			return err
+		}},
+		{"UpdateBucketMetadataAnnotationTableConfiguration", func() error {
+			_, err := e.c.UpdateBucketMetadataAnnotationTableConfiguration(e.ctx, &s3.UpdateBucketMetadataAnnotationTableConfigurationInput{
+				Bucket: aws.String(b), AnnotationTableConfiguration: &types.AnnotationTableConfigurationUpdates{ConfigurationState: types.AnnotationConfigurationStateEnabled},
+			})
+			return err
+		}},
+		{"PutObjectAnnotation", func() error {
+			_, err := e.c.PutObjectAnnotation(e.ctx, &s3.PutObjectAnnotationInput{
+				Bucket: aws.String(b), Key: aws.String("annotated"), AnnotationName: aws.String("summary"),
+				AnnotationPayload: strings.NewReader(`{"note":"not the object"}`),
+			})
+			return err
+		}},
+		{"GetObjectAnnotation", func() error {
+			_, err := e.c.GetObjectAnnotation(e.ctx, &s3.GetObjectAnnotationInput{Bucket: aws.String(b), Key: aws.String("annotated"), AnnotationName: aws.String("summary")})
+			return err
+		}},
+		{"ListObjectAnnotations", func() error {
+			_, err := e.c.ListObjectAnnotations(e.ctx, &s3.ListObjectAnnotationsInput{Bucket: aws.String(b), Key: aws.String("annotated")})
+			return err
+		}},
+		{"DeleteObjectAnnotation", func() error {
+			_, err := e.c.DeleteObjectAnnotation(e.ctx, &s3.DeleteObjectAnnotationInput{Bucket: aws.String(b), Key: aws.String("annotated"), AnnotationName: aws.String("summary")})
+			return err
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.call()
 			wantErr(t, err, "NotImplemented", http.StatusNotImplemented)
 		})
 	}
-	// Nothing was stored by the refused PUTs.
-	if keys := e.listKeys(b); len(keys) != 0 {
+	// Nothing was stored, replaced or deleted by the refused requests.
+	if keys := e.listKeys(b); len(keys) != 1 || keys[0] != "annotated" {
 		t.Errorf("keys = %q", keys)
+	}
+	if got, _ := e.get(b, "annotated"); string(got) != "the object" {
+		t.Errorf("annotated = %q, want the object as PUT", got)
 	}
 	// Configurations that do not exist read as absent.
 	_, err := e.c.GetBucketPolicy(e.ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(b)})

@@ -96,12 +96,17 @@ var ops = []op{
 // subresources are the query parameters that name a sub-resource of a
 // bucket or object; a request carrying one that sluice does not serve is
 // answered NotImplemented rather than treated as a plain object request.
+// It holds every subresource of the S3 API model (aws-sdk-go-v2's
+// service/s3 at the version in go.mod): one missing here would turn, say,
+// PutObjectAnnotation into a PutObject that replaces the object with the
+// annotation, and DeleteObjectAnnotation into a DeleteObject.
 var subresources = []string{
-	"accelerate", "acl", "analytics", "attributes", "cors", "delete", "encryption", "intelligent-tiering",
-	"inventory", "legal-hold", "lifecycle", "location", "logging", "metadataConfiguration", "metadataTable", "metrics",
-	"notification", "object-lock", "ownershipControls", "policy", "policyStatus", "publicAccessBlock",
-	"renameObject", "replication", "requestPayment", "restore", "retention", "select", "session", "tagging",
-	"torrent", "uploadId", "uploads", "versioning", "versions", "website",
+	"abac", "accelerate", "acl", "analytics", "annotation", "attributes", "cors", "delete", "encryption",
+	"intelligent-tiering", "inventory", "legal-hold", "lifecycle", "location", "logging",
+	"metadataAnnotationTable", "metadataConfiguration", "metadataInventoryTable", "metadataJournalTable",
+	"metadataTable", "metrics", "notification", "object-lock", "ownershipControls", "policy", "policyStatus",
+	"publicAccessBlock", "renameObject", "replication", "requestPayment", "restore", "retention", "select",
+	"session", "tagging", "torrent", "uploadId", "uploads", "versioning", "versions", "website",
 }
 
 // route finds the operation of a request.
