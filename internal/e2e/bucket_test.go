@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -247,6 +248,69 @@ func TestBucketTagging(t *testing.T) {
 	}
 	_, err = e.c.GetBucketTagging(e.ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(b)})
 	wantErr(t, err, "NoSuchTagSet", http.StatusNotFound)
+}
+
+// TestCreateBucketWithTags: CreateBucketConfiguration's Tags (S3, 2025)
+// tag the bucket as it is created, checked as PutBucketTagging checks
+// them; a bad set creates nothing. What sluice has no equivalent for (a
+// directory bucket's Location and Bucket) is refused, never ignored.
+func TestCreateBucketWithTags(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+
+	tags := []types.Tag{{Key: aws.String("team"), Value: aws.String("data")}, {Key: aws.String("cost center"), Value: aws.String("")}}
+	if _, err := e.c.CreateBucket(e.ctx, &s3.CreateBucketInput{
+		Bucket:                    aws.String("created-tagged"),
+		CreateBucketConfiguration: &types.CreateBucketConfiguration{Tags: tags},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.c.GetBucketTagging(e.ctx, &s3.GetBucketTaggingInput{Bucket: aws.String("created-tagged")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tagMap(out.TagSet); len(got) != 2 || got["team"] != "data" || got["cost center"] != "" {
+		t.Errorf("tags = %v", got)
+	}
+
+	// A configuration without tags leaves the bucket untagged.
+	if _, err := e.c.CreateBucket(e.ctx, &s3.CreateBucketInput{
+		Bucket:                    aws.String("created-untagged"),
+		CreateBucketConfiguration: &types.CreateBucketConfiguration{LocationConstraint: ""},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.c.GetBucketTagging(e.ctx, &s3.GetBucketTaggingInput{Bucket: aws.String("created-untagged")})
+	wantErr(t, err, "NoSuchTagSet", http.StatusNotFound)
+
+	tooMany := make([]types.Tag, 51)
+	for i := range tooMany {
+		tooMany[i] = types.Tag{Key: aws.String(fmt.Sprint("k", i)), Value: aws.String("v")}
+	}
+	for i, c := range []struct {
+		name   string
+		cfg    types.CreateBucketConfiguration
+		code   string
+		status int
+	}{
+		{"AWSPrefix", types.CreateBucketConfiguration{Tags: []types.Tag{{Key: aws.String("aws:x"), Value: aws.String("v")}}}, "InvalidTag", http.StatusBadRequest},
+		{"DuplicateKey", types.CreateBucketConfiguration{Tags: []types.Tag{{Key: aws.String("k"), Value: aws.String("1")}, {Key: aws.String("k"), Value: aws.String("2")}}}, "InvalidTag", http.StatusBadRequest},
+		{"LongKey", types.CreateBucketConfiguration{Tags: []types.Tag{{Key: aws.String(strings.Repeat("k", 129)), Value: aws.String("v")}}}, "InvalidTag", http.StatusBadRequest},
+		{"LongValue", types.CreateBucketConfiguration{Tags: []types.Tag{{Key: aws.String("k"), Value: aws.String(strings.Repeat("v", 257))}}}, "InvalidTag", http.StatusBadRequest},
+		{"TooMany", types.CreateBucketConfiguration{Tags: tooMany}, "InvalidTag", http.StatusBadRequest},
+		{"DirectoryBucket", types.CreateBucketConfiguration{
+			Location: &types.LocationInfo{Type: types.LocationTypeAvailabilityZone, Name: aws.String("use1-az4")},
+			Bucket:   &types.BucketInfo{Type: types.BucketTypeDirectory, DataRedundancy: types.DataRedundancySingleAvailabilityZone},
+		}, "NotImplemented", http.StatusNotImplemented},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			name := fmt.Sprint("refused-", i)
+			_, err := e.c.CreateBucket(e.ctx, &s3.CreateBucketInput{Bucket: aws.String(name), CreateBucketConfiguration: &c.cfg})
+			wantErr(t, err, c.code, c.status)
+			_, err = e.c.HeadBucket(e.ctx, &s3.HeadBucketInput{Bucket: aws.String(name)})
+			wantErr(t, err, "NotFound", http.StatusNotFound)
+		})
+	}
 }
 
 func tagMap(tags []types.Tag) map[string]string {

@@ -194,10 +194,13 @@ func (s *Store) SetVersioning(ctx context.Context, name string, state meta.Versi
 	})
 }
 
+// MaxBucketTags is how many tags a bucket may have.
+const MaxBucketTags = 50
+
 // SetBucketTags replaces a bucket's tag set; nil removes it.
 func (s *Store) SetBucketTags(ctx context.Context, name string, tags []meta.Tag) error {
 	if tags != nil {
-		if err := ValidateTags(tags, 50); err != nil {
+		if err := ValidateTags(tags, MaxBucketTags); err != nil {
 			return err
 		}
 		if len(tags) == 0 {
@@ -208,6 +211,21 @@ func (s *Store) SetBucketTags(ctx context.Context, name string, tags []meta.Tag)
 		b.Tags = tags
 		return nil
 	})
+}
+
+// WithTags creates a bucket with a tag set (CreateBucketConfiguration's
+// Tags), checked as PutBucketTagging checks one: the bucket and its tags
+// are created in one transaction, or neither is.
+func WithTags(tags []meta.Tag) BucketOption {
+	return func(b *meta.Bucket) error {
+		if err := ValidateTags(tags, MaxBucketTags); err != nil {
+			return err
+		}
+		if len(tags) > 0 {
+			b.Tags = tags
+		}
+		return nil
+	}
 }
 
 // ValidateTags checks a tag set against S3's limits (max tags per set,

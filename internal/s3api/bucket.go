@@ -67,7 +67,12 @@ func (h *Handler) listBuckets(rq *request) error {
 }
 
 type createBucketConfiguration struct {
-	LocationConstraint string `xml:"LocationConstraint"`
+	LocationConstraint string    `xml:"LocationConstraint"`
+	Tags               []tagElem `xml:"Tags>Tag"`
+	// Location and Bucket describe a directory bucket (S3 Express One
+	// Zone) or a Local Zone bucket, which sluice does not have.
+	Location *struct{} `xml:"Location"`
+	Bucket   *struct{} `xml:"Bucket"`
 }
 
 func (h *Handler) createBucket(rq *request) error {
@@ -75,9 +80,15 @@ func (h *Handler) createBucket(rq *request) error {
 	if err := readXML(rq, &cfg, true); err != nil {
 		return err
 	}
+	if cfg.Location != nil || cfg.Bucket != nil {
+		return errorf("NotImplemented", "Directory buckets and Local Zone buckets (CreateBucketConfiguration Location and Bucket) are not supported")
+	}
 	opts, err := h.newBucketOptions(rq)
 	if err != nil {
 		return err
+	}
+	if len(cfg.Tags) > 0 {
+		opts = append(opts, objstore.WithTags(toTags(cfg.Tags)))
 	}
 	if strings.EqualFold(rq.r.Header.Get("x-amz-bucket-object-lock-enabled"), "true") {
 		opts = append(opts, objstore.WithObjectLock())
