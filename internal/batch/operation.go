@@ -164,6 +164,7 @@ func (x *copyExec) run(ctx context.Context, t *task) result {
 		}
 	}
 	in.Meta.StorageClass = op.StorageClass
+	in.Meta.WebsiteRedirect = op.RedirectLocation
 	if op.NewObjectTagging != nil {
 		in.ReplaceTags = true
 		in.Meta.Tags = []meta.Tag{}

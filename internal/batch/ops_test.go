@@ -139,6 +139,7 @@ func TestCopyJob(t *testing.T) {
 		Operation: &types.JobOperation{S3PutObjectCopy: &types.S3CopyObjectOperation{
 			TargetResource: aws.String("arn:aws:s3:::dst"), TargetKeyPrefix: aws.String("copied/"),
 			MetadataDirective: types.S3MetadataDirectiveReplace, StorageClass: types.S3StorageClassStandardIa,
+			RedirectLocation:  aws.String("/moved.html"),
 			NewObjectMetadata: &types.S3ObjectMetadata{ContentType: aws.String("text/x-copied"), UserMetadata: map[string]string{"origin": "batch"}},
 			NewObjectTagging:  []types.S3Tag{{Key: aws.String("copied"), Value: aws.String("yes")}},
 		}}})
@@ -153,8 +154,9 @@ func TestCopyJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if aws.ToString(head.ContentType) != "text/x-copied" || head.Metadata["origin"] != "batch" || head.StorageClass != s3types.StorageClassStandardIa {
-		t.Errorf("copy metadata: %s %v %s", aws.ToString(head.ContentType), head.Metadata, head.StorageClass)
+	if aws.ToString(head.ContentType) != "text/x-copied" || head.Metadata["origin"] != "batch" || head.StorageClass != s3types.StorageClassStandardIa ||
+		aws.ToString(head.WebsiteRedirectLocation) != "/moved.html" {
+		t.Errorf("copy metadata: %s %v %s %q", aws.ToString(head.ContentType), head.Metadata, head.StorageClass, aws.ToString(head.WebsiteRedirectLocation))
 	}
 	tags, err := e.s3.GetObjectTagging(e.ctx, &s3.GetObjectTaggingInput{Bucket: aws.String("dst"), Key: aws.String("copied/dir/x.txt")})
 	if err != nil || len(tags.TagSet) != 1 || aws.ToString(tags.TagSet[0].Key) != "copied" {

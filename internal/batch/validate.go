@@ -118,8 +118,6 @@ func validateCopy(op *CopyOp) error {
 		return unsupported("AccessControlGrants")
 	case op.CannedAccessControlList != "" && op.CannedAccessControlList != "private" && op.CannedAccessControlList != "bucket-owner-full-control":
 		return unsupported("CannedAccessControlList " + op.CannedAccessControlList)
-	case op.RedirectLocation != "":
-		return unsupported("RedirectLocation")
 	case op.RequesterPays != nil && *op.RequesterPays:
 		return unsupported("RequesterPays")
 	case op.MetadataDirective != "" && op.MetadataDirective != "COPY" && op.MetadataDirective != "REPLACE":

@@ -76,10 +76,10 @@ type CopyOp struct {
 	ObjectLockRetainUntilDate *time.Time      `xml:"ObjectLockRetainUntilDate,omitempty" json:"retainUntil,omitempty"`
 	CannedAccessControlList   string          `xml:"CannedAccessControlList,omitempty" json:"cannedAcl,omitempty"`
 	RequesterPays             *bool           `xml:"RequesterPays,omitempty" json:"requesterPays,omitempty"`
+	RedirectLocation          string          `xml:"RedirectLocation,omitempty" json:"redirectLocation,omitempty"`
 
 	// Members sluice refuses (see validate).
 	AccessControlGrants *rawXML `xml:"AccessControlGrants,omitempty" json:"-"`
-	RedirectLocation    string  `xml:"RedirectLocation,omitempty" json:"-"`
 }
 
 // ObjectMetadata is S3ObjectMetadata.

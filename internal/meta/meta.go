@@ -152,15 +152,19 @@ type Version struct {
 	ETag         string `json:"etag,omitempty"` // without quotes
 	StorageClass string `json:"sc,omitempty"`
 
-	ContentType        string            `json:"ct,omitempty"`
-	ContentEncoding    string            `json:"ce,omitempty"`
-	ContentDisposition string            `json:"cd,omitempty"`
-	ContentLanguage    string            `json:"cl,omitempty"`
-	CacheControl       string            `json:"cc,omitempty"`
-	Expires            string            `json:"exp,omitempty"`
-	UserMeta           map[string]string `json:"um,omitempty"`
-	Tags               []Tag             `json:"tags,omitempty"`
-	Checksum           Checksum          `json:"ck,omitzero"`
+	ContentType        string `json:"ct,omitempty"`
+	ContentEncoding    string `json:"ce,omitempty"`
+	ContentDisposition string `json:"cd,omitempty"`
+	ContentLanguage    string `json:"cl,omitempty"`
+	CacheControl       string `json:"cc,omitempty"`
+	Expires            string `json:"exp,omitempty"`
+	// WebsiteRedirect is x-amz-website-redirect-location: where a website
+	// endpoint would redirect requests for the object. The REST API only
+	// stores and returns it.
+	WebsiteRedirect string            `json:"wrl,omitempty"`
+	UserMeta        map[string]string `json:"um,omitempty"`
+	Tags            []Tag             `json:"tags,omitempty"`
+	Checksum        Checksum          `json:"ck,omitzero"`
 
 	// Parts lists the content pieces in order. Multipart reports whether
 	// the object came from CompleteMultipartUpload (its ETag has "-N").

@@ -138,6 +138,8 @@ func (s *Store) CopyObject(ctx context.Context, in *CopyInput) (*CopyResult, err
 		}
 	} else if err := validStorageClass(in.Meta.StorageClass); err != nil {
 		return nil, err
+	} else if err := validWebsiteRedirect(in.Meta.WebsiteRedirect); err != nil {
+		return nil, err
 	}
 	if in.ReplaceTags && in.Meta.Tags != nil {
 		if err := ValidateTags(in.Meta.Tags, MaxTags); err != nil {
@@ -170,6 +172,7 @@ func (s *Store) CopyObject(ctx context.Context, in *CopyInput) (*CopyResult, err
 	sameObject := in.Source.Bucket == in.Bucket && in.Source.Key == in.Key && in.Source.VersionID == ""
 	changesSomething := in.ReplaceMetadata ||
 		(in.Meta.StorageClass != "" && in.Meta.StorageClass != sv.StorageClass) ||
+		in.Meta.WebsiteRedirect != "" ||
 		(in.ChecksumAlgorithm != "" && string(in.ChecksumAlgorithm) != sv.Checksum.Algorithm) ||
 		s.copyChangesEncryption(b, in.Encryption, sv)
 	if sameObject && !changesSomething {
@@ -194,6 +197,9 @@ func (s *Store) CopyObject(ctx context.Context, in *CopyInput) (*CopyResult, err
 		if in.Meta.StorageClass != "" {
 			v.StorageClass = in.Meta.StorageClass
 		}
+		// Not the source's: S3 copies no website redirect, whatever
+		// the directive, and stores the one the request gives.
+		v.WebsiteRedirect = in.Meta.WebsiteRedirect
 	}
 	v.Tags = sv.Tags
 	if in.ReplaceTags {

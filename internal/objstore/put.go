@@ -26,6 +26,9 @@ type ObjectMeta struct {
 	ContentLanguage    string
 	CacheControl       string
 	Expires            string
+	// WebsiteRedirect is the x-amz-website-redirect-location to store.
+	// A copy stores the one its request gives, never the source's.
+	WebsiteRedirect string
 	// UserMeta maps lowercase names (without "x-amz-meta-") to values.
 	UserMeta     map[string]string
 	Tags         []meta.Tag
@@ -43,6 +46,7 @@ func (m *ObjectMeta) apply(v *meta.Version) {
 	v.ContentLanguage = m.ContentLanguage
 	v.CacheControl = m.CacheControl
 	v.Expires = m.Expires
+	v.WebsiteRedirect = m.WebsiteRedirect
 	v.UserMeta = m.UserMeta
 	v.Tags = m.Tags
 	v.StorageClass = m.StorageClass
@@ -65,7 +69,19 @@ func (m *ObjectMeta) validate() error {
 			return err
 		}
 	}
+	if err := validWebsiteRedirect(m.WebsiteRedirect); err != nil {
+		return err
+	}
 	return validStorageClass(m.StorageClass)
+}
+
+// validWebsiteRedirect checks an x-amz-website-redirect-location: a key
+// of the same bucket ("/page.html") or an absolute http(s) URL.
+func validWebsiteRedirect(loc string) error {
+	if loc == "" || strings.HasPrefix(loc, "/") || strings.HasPrefix(loc, "http://") || strings.HasPrefix(loc, "https://") {
+		return nil
+	}
+	return newErr("InvalidRedirectLocation", "The website redirect location must have a prefix of 'http://' or 'https://' or '/'.")
 }
 
 var storageClasses = map[string]bool{

@@ -28,6 +28,7 @@ func objectMeta(hd http.Header) (objstore.ObjectMeta, error) {
 		ContentLanguage:    hd.Get("Content-Language"),
 		CacheControl:       hd.Get("Cache-Control"),
 		Expires:            hd.Get("Expires"),
+		WebsiteRedirect:    hd.Get("x-amz-website-redirect-location"),
 		StorageClass:       hd.Get("x-amz-storage-class"),
 	}
 	for name, vals := range hd {
@@ -105,17 +106,7 @@ func checkUnsupportedHeaders(hd http.Header) error {
 	if err := checkCannedACL(hd); err != nil {
 		return err
 	}
-	if err := checkSSEHeaders(hd); err != nil {
-		return err
-	}
-	for _, h := range []struct{ name, what string }{
-		{"x-amz-website-redirect-location", "Website redirects"},
-	} {
-		if hd.Get(h.name) != "" {
-			return notImplemented(h.what)
-		}
-	}
-	return nil
+	return checkSSEHeaders(hd)
 }
 
 // checkSSEHeaders refuses server-side encryption headers that S3 would
@@ -380,11 +371,12 @@ func setObjectHeaders(rq *request, obj *objstore.Object) {
 	}
 	hd.Set("Content-Type", ct)
 	for name, val := range map[string]string{
-		"Content-Encoding":    v.ContentEncoding,
-		"Content-Disposition": v.ContentDisposition,
-		"Content-Language":    v.ContentLanguage,
-		"Cache-Control":       v.CacheControl,
-		"Expires":             v.Expires,
+		"Content-Encoding":                v.ContentEncoding,
+		"Content-Disposition":             v.ContentDisposition,
+		"Content-Language":                v.ContentLanguage,
+		"Cache-Control":                   v.CacheControl,
+		"Expires":                         v.Expires,
+		"x-amz-website-redirect-location": v.WebsiteRedirect,
 	} {
 		if val != "" {
 			hd.Set(name, val)
