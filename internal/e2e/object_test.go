@@ -515,4 +515,53 @@ func TestConditionalWrites(t *testing.T) {
 	wantErr(t, err, "PreconditionFailed", http.StatusPreconditionFailed)
 	err = put("absent", func(in *s3.PutObjectInput) { in.IfMatch = aws.String(etag) })
 	wantErr(t, err, "NoSuchKey", http.StatusNotFound)
+
+	// What S3 does not implement is 501 whether or not the condition
+	// would hold or the key exists: If-None-Match with an ETag, and
+	// If-None-Match with If-Match. Nothing is written.
+	etag = aws.ToString(e.head(b, "new").ETag)
+	for _, c := range []struct{ name, key, ifMatch, ifNoneMatch string }{
+		{"IfNoneMatchETag", "new", "", etag},
+		{"IfNoneMatchOtherETag", "new", "", `"0123"`},
+		{"IfNoneMatchETagAbsent", "absent", "", etag},
+		{"BothMatching", "new", etag, "*"},
+		{"BothAbsent", "absent", etag, "*"},
+		{"BothETags", "new", etag, etag},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			set := func(ifMatch, ifNoneMatch **string) {
+				if c.ifMatch != "" {
+					*ifMatch = aws.String(c.ifMatch)
+				}
+				*ifNoneMatch = aws.String(c.ifNoneMatch)
+			}
+			err := put(c.key, func(in *s3.PutObjectInput) { set(&in.IfMatch, &in.IfNoneMatch) })
+			wantErr(t, err, "NotImplemented", http.StatusNotImplemented)
+			if err != nil && !strings.Contains(err.Error(), "A header you provided implies functionality that is not implemented") {
+				t.Errorf("message: %v", err)
+			}
+
+			cr, err := e.c.CreateMultipartUpload(e.ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(b), Key: aws.String(c.key)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			up, err := e.c.UploadPart(e.ctx, &s3.UploadPartInput{Bucket: aws.String(b), Key: aws.String(c.key), UploadId: cr.UploadId, PartNumber: aws.Int32(1), Body: strings.NewReader("part")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := &s3.CompleteMultipartUploadInput{Bucket: aws.String(b), Key: aws.String(c.key), UploadId: cr.UploadId,
+				MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: up.ETag}}}}
+			set(&in.IfMatch, &in.IfNoneMatch)
+			_, err = e.c.CompleteMultipartUpload(e.ctx, in)
+			wantErr(t, err, "NotImplemented", http.StatusNotImplemented)
+			if _, err := e.c.AbortMultipartUpload(e.ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(b), Key: aws.String(c.key), UploadId: cr.UploadId}); err != nil {
+				t.Errorf("the refused completion left no upload to abort: %v", err)
+			}
+		})
+	}
+	if got, _ := e.get(b, "new"); string(got) != "new" {
+		t.Errorf("new = %q after refused writes", got)
+	}
+	_, err = e.c.HeadObject(e.ctx, &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("absent")})
+	wantErr(t, err, "NotFound", http.StatusNotFound)
 }

@@ -132,6 +132,9 @@ func (s *Store) CopyObject(ctx context.Context, in *CopyInput) (*CopyResult, err
 	if err := ValidKey(in.Key); err != nil {
 		return nil, err
 	}
+	if err := supportedWritePreconditions(in.IfMatch, in.IfNoneMatch); err != nil {
+		return nil, err
+	}
 	if in.ReplaceMetadata {
 		if err := in.Meta.validate(); err != nil {
 			return nil, err

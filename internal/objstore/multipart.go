@@ -277,6 +277,9 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, in *CompleteInput) 
 	if len(in.Parts) == 0 {
 		return nil, newErr("MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema")
 	}
+	if err := supportedWritePreconditions(in.IfMatch, in.IfNoneMatch); err != nil {
+		return nil, err
+	}
 	for i, p := range in.Parts {
 		if err := validPartNumber(p.Number); err != nil {
 			return nil, err
