@@ -164,6 +164,14 @@ func TestMultipartUpload(t *testing.T) {
 		}
 		err := e.getErr(&s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String(key), PartNumber: aws.Int32(4)})
 		wantErr(t, err, "InvalidPartNumber", http.StatusRequestedRangeNotSatisfiable)
+		// S3's answer names the part asked for and how many there are (a
+		// simple object is one part).
+		e.put(b, "simple", []byte("one part"))
+		resp, body := e.signedDo(http.MethodGet, "/"+b+"/simple?partNumber=2")
+		checkErrorDoc(t, resp, body, http.StatusRequestedRangeNotSatisfiable, "InvalidPartNumber")
+		if !bytes.Contains(body, []byte("<PartNumberRequested>2</PartNumberRequested><ActualPartCount>1</ActualPartCount>")) {
+			t.Errorf("InvalidPartNumber body: %s", body)
+		}
 		err = e.getErr(&s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String(key), PartNumber: aws.Int32(1), Range: aws.String("bytes=0-1")})
 		wantErr(t, err, "InvalidRequest", http.StatusBadRequest)
 	})

@@ -274,7 +274,9 @@ func (s *Store) prepare(v *meta.Version, in *GetInput) (*Object, error) {
 			parts = []meta.Part{{Number: 1, Size: v.Size}}
 		}
 		if in.PartNumber > len(parts) {
-			return nil, ErrInvalidPartNumber
+			e := *ErrInvalidPartNumber
+			e.Extra = [][2]string{{"PartNumberRequested", strconv.Itoa(in.PartNumber)}, {"ActualPartCount", strconv.Itoa(len(parts))}}
+			return nil, &e
 		}
 		var off int64
 		for _, p := range parts[:in.PartNumber-1] {
