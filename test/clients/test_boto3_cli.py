@@ -251,6 +251,13 @@ class TestObjects(BucketTest):
                                CopySource={"Bucket": self.bucket, "Key": "src key+1"})
         self.assertClientError("NoSuchKey", self.s3.copy_object, Bucket=self.bucket, Key="x",
                                CopySource={"Bucket": self.bucket, "Key": "absent"})
+        # A website redirect is stored and returned, never copied from a source.
+        self.s3.put_object(Bucket=self.bucket, Key="page", Body=b"p", WebsiteRedirectLocation="/new.html")
+        self.assertEqual(self.s3.head_object(Bucket=self.bucket, Key="page")["WebsiteRedirectLocation"], "/new.html")
+        self.s3.copy_object(Bucket=self.bucket, Key="page copy", CopySource={"Bucket": self.bucket, "Key": "page"})
+        self.assertNotIn("WebsiteRedirectLocation", self.s3.head_object(Bucket=self.bucket, Key="page copy"))
+        self.assertClientError("InvalidRedirectLocation", self.s3.put_object, Bucket=self.bucket, Key="bad",
+                               Body=b"", WebsiteRedirectLocation="ftp://example.com/")
 
     def test_tagging(self):
         key = "tagged obj"
