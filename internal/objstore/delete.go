@@ -21,6 +21,10 @@ type DeleteResult struct {
 type ObjectID struct {
 	Key       string
 	VersionID string
+	// IfMatch makes the delete conditional (If-Match, or the ETag of a
+	// DeleteObjects entry): "*" deletes only an existing object, an ETag
+	// only an object with that ETag. See checkDeleteMatch.
+	IfMatch string
 }
 
 // DeleteOutcome is the result of one key of DeleteObjects: Err is nil on
@@ -42,8 +46,43 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key, versionID string,
 			return DeleteResult{}, err
 		}
 	}
-	out := s.DeleteObjects(ctx, bucket, []ObjectID{{Key: key, VersionID: versionID}}, opts...)
+	var o deleteOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	out := s.DeleteObjects(ctx, bucket, []ObjectID{{Key: key, VersionID: versionID, IfMatch: o.ifMatch}}, opts...)
 	return out[0].DeleteResult, out[0].Err
+}
+
+// IfMatch makes DeleteObject conditional on the object's ETag ("*": on
+// its existence), as the If-Match header does.
+func IfMatch(etag string) DeleteOption {
+	return func(o *deleteOptions) { o.ifMatch = etag }
+}
+
+// checkDeleteMatch evaluates a conditional delete, as S3 does since
+// September 2025: against the object's current version (a delete marker
+// counts as no object), or the version named. No object is 404 NoSuchKey
+// whatever the condition; an ETag that differs is 412 PreconditionFailed.
+func checkDeleteMatch(tx meta.Tx, bucket string, id ObjectID) error {
+	var (
+		v   *meta.Version
+		err error
+	)
+	if id.VersionID != "" {
+		v, err = tx.Version(bucket, id.Key, id.VersionID)
+	} else {
+		v, err = tx.Latest(bucket, id.Key)
+	}
+	switch {
+	case errors.Is(err, meta.ErrNoSuchKey), errors.Is(err, meta.ErrNoSuchVersion), err == nil && v.DeleteMarker:
+		return ErrNoSuchKey
+	case err != nil:
+		return err
+	case id.IfMatch != "*" && !etagMatches(id.IfMatch, v.ETag):
+		return ErrPreconditionFailed
+	}
+	return nil
 }
 
 // DeleteObjects deletes up to MaxDeleteObjects objects in one transaction
@@ -117,6 +156,13 @@ func (s *Store) deleteOne(tx meta.Tx, b *meta.Bucket, id ObjectID, o deleteOptio
 		if err := validVersionID(id.VersionID); err != nil {
 			return DeleteResult{}, nil, ErrNoSuchVersion
 		}
+	}
+	if id.IfMatch != "" {
+		if err := checkDeleteMatch(tx, b.Name, id); err != nil {
+			return DeleteResult{}, nil, err
+		}
+	}
+	if id.VersionID != "" {
 		if err := s.checkVersionDelete(tx, b, id.Key, id.VersionID, o.bypassGovernance); err != nil {
 			return DeleteResult{}, nil, err
 		}

@@ -350,6 +350,7 @@ type DeleteOption func(*deleteOptions)
 type deleteOptions struct {
 	bypassGovernance bool
 	origin           Origin // see WithOrigin
+	ifMatch          string // see IfMatch; DeleteObject only
 }
 
 // BypassGovernance lets the delete remove versions under a GOVERNANCE

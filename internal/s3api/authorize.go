@@ -206,7 +206,27 @@ func (h *Handler) authorize(rq *request) error {
 	if rq.op.scope == scopeObject {
 		key = rq.key
 	}
-	return h.authorizeAction(rq, b, action, key, rq.query.Get("versionId"))
+	if err := h.authorizeAction(rq, b, action, key, rq.query.Get("versionId")); err != nil {
+		return err
+	}
+	if rq.op.name == "DeleteObject" {
+		return h.authorizeDeleteMatch(rq, b, key, rq.query.Get("versionId"), rq.r.Header.Get("If-Match"))
+	}
+	return nil
+}
+
+// authorizeDeleteMatch: a delete conditional on an ETag reveals whether
+// the object has it, so S3 asks s3:GetObject (or GetObjectVersion) of it
+// too; If-Match: * asks nothing more.
+func (h *Handler) authorizeDeleteMatch(rq *request, b *meta.Bucket, key, versionID, ifMatch string) error {
+	if ifMatch == "" || ifMatch == "*" {
+		return nil
+	}
+	action := "s3:GetObject"
+	if versionID != "" {
+		action = "s3:GetObjectVersion"
+	}
+	return h.authorizeAction(rq, b, action, key, versionID)
 }
 
 // authorizeAction decides whether rq's principal may perform action on
@@ -508,7 +528,7 @@ func (h *Handler) authorizeSource(rq *request, cs objstore.CopySource) error {
 
 // allowDelete reports whether the principal may delete one key (a
 // version of it, when versionID is set) of DeleteObjects.
-func (h *Handler) allowDelete(rq *request, key, versionID string) (bool, error) {
+func (h *Handler) allowDelete(rq *request, key, versionID, ifMatch string) (bool, error) {
 	b, err := h.requestBucket(rq)
 	if err != nil {
 		return false, err
@@ -518,6 +538,9 @@ func (h *Handler) allowDelete(rq *request, key, versionID string) (bool, error) 
 		action = "s3:DeleteObjectVersion"
 	}
 	err = h.authorizeAction(rq, b, action, key, versionID)
+	if err == nil {
+		err = h.authorizeDeleteMatch(rq, b, key, versionID, ifMatch)
+	}
 	var ae *apiError
 	if errors.As(err, &ae) && ae.code == "AccessDenied" {
 		return false, nil

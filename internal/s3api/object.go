@@ -497,7 +497,11 @@ func (h *Handler) deleteObject(rq *request) error {
 	if _, ok := rq.query["versionId"]; ok && vid == "" {
 		return errorf("InvalidArgument", "Version id cannot be the empty string")
 	}
-	res, err := h.store.DeleteObject(rq.ctx(), rq.bucket, rq.key, vid, objstore.BypassGovernance(bypassGovernance(rq.r.Header)), objstore.WithOrigin(h.origin(rq)))
+	if err := checkDirectoryDeleteConditions(rq.r.Header.Get("x-amz-if-match-last-modified-time") != "", rq.r.Header.Get("x-amz-if-match-size") != ""); err != nil {
+		return err
+	}
+	res, err := h.store.DeleteObject(rq.ctx(), rq.bucket, rq.key, vid, objstore.BypassGovernance(bypassGovernance(rq.r.Header)),
+		objstore.IfMatch(rq.r.Header.Get("If-Match")), objstore.WithOrigin(h.origin(rq)))
 	if err != nil {
 		return err
 	}
@@ -511,11 +515,25 @@ func (h *Handler) deleteObject(rq *request) error {
 	return rq.noContent()
 }
 
+// checkDirectoryDeleteConditions refuses the conditions S3 evaluates on
+// deletes in directory buckets only (x-amz-if-match-last-modified-time,
+// x-amz-if-match-size, and a DeleteObjects entry's LastModifiedTime and
+// Size): ignoring a condition would delete what the client meant to keep.
+func checkDirectoryDeleteConditions(modTime, size bool) error {
+	if modTime || size {
+		return notImplemented("Deleting on a condition of modification time or size (a directory bucket feature)")
+	}
+	return nil
+}
+
 type deleteRequest struct {
 	Quiet   bool `xml:"Quiet"`
 	Objects []struct {
-		Key       string `xml:"Key"`
-		VersionID string `xml:"VersionId"`
+		Key              string  `xml:"Key"`
+		VersionID        string  `xml:"VersionId"`
+		ETag             string  `xml:"ETag"`
+		LastModifiedTime *string `xml:"LastModifiedTime"`
+		Size             *string `xml:"Size"`
 	} `xml:"Object"`
 }
 
@@ -551,10 +569,15 @@ func (h *Handler) deleteObjects(rq *request) error {
 	if len(doc.Objects) == 0 || len(doc.Objects) > objstore.MaxDeleteObjects {
 		return errorf("MalformedXML", objstore.ErrMalformedXML.Message)
 	}
+	for _, o := range doc.Objects {
+		if err := checkDirectoryDeleteConditions(o.LastModifiedTime != nil, o.Size != nil); err != nil {
+			return err
+		}
+	}
 	out := deleteResult{NS: s3NS}
 	ids := make([]objstore.ObjectID, 0, len(doc.Objects))
 	for _, o := range doc.Objects {
-		ok, err := h.allowDelete(rq, o.Key, o.VersionID)
+		ok, err := h.allowDelete(rq, o.Key, o.VersionID, o.ETag)
 		if err != nil {
 			return err
 		}
@@ -562,7 +585,7 @@ func (h *Handler) deleteObjects(rq *request) error {
 			out.Errors = append(out.Errors, deleteErrElm{Key: o.Key, VersionID: o.VersionID, Code: "AccessDenied", Message: "Access Denied"})
 			continue
 		}
-		ids = append(ids, objstore.ObjectID{Key: o.Key, VersionID: o.VersionID})
+		ids = append(ids, objstore.ObjectID{Key: o.Key, VersionID: o.VersionID, IfMatch: o.ETag})
 	}
 	for _, r := range h.store.DeleteObjects(rq.ctx(), rq.bucket, ids, objstore.BypassGovernance(bypassGovernance(rq.r.Header)), objstore.WithOrigin(h.origin(rq))) {
 		if r.Err != nil {
