@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
@@ -81,6 +82,46 @@ func TestNotImplemented(t *testing.T) {
 		}},
 		{"DeleteObjectAnnotation", func() error {
 			_, err := e.c.DeleteObjectAnnotation(e.ctx, &s3.DeleteObjectAnnotationInput{Bucket: aws.String(b), Key: aws.String("annotated"), AnnotationName: aws.String("summary")})
+			return err
+		}},
+		// Headers asking for what sluice does not do (an event hold, an
+		// append, annotations, a directory bucket's conditional abort, an
+		// account regional namespace): refused, not ignored.
+		{"PutObjectEventHold", func() error {
+			_, err := e.c.PutObject(e.ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("annotated"), Body: strings.NewReader("replaced"),
+				ObjectLockEventHold: types.ObjectLockEventHoldOn})
+			return err
+		}},
+		{"CreateMultipartUploadEventHoldDays", func() error {
+			_, err := e.c.CreateMultipartUpload(e.ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("held"),
+				ObjectLockEventHoldDurationDays: aws.Int32(30)})
+			return err
+		}},
+		{"PutObjectAppend", func() error {
+			_, err := e.c.PutObject(e.ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("annotated"), Body: strings.NewReader(" appended"),
+				WriteOffsetBytes: aws.Int64(10)})
+			return err
+		}},
+		{"CopyObjectAnnotationDirective", func() error {
+			_, err := e.c.CopyObject(e.ctx, &s3.CopyObjectInput{Bucket: aws.String(b), Key: aws.String("annotated"), CopySource: aws.String(b + "/annotated"),
+				MetadataDirective: types.MetadataDirectiveReplace, AnnotationDirective: types.AnnotationDirectiveExclude})
+			return err
+		}},
+		{"AbortMultipartUploadIfMatchInitiatedTime", func() error {
+			cr, err := e.c.CreateMultipartUpload(e.ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("upload")})
+			if err != nil {
+				return err
+			}
+			_, err = e.c.AbortMultipartUpload(e.ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("upload"), UploadId: cr.UploadId,
+				IfMatchInitiatedTime: aws.Time(time.Now())})
+			if _, lerr := e.c.ListParts(e.ctx, &s3.ListPartsInput{Bucket: aws.String(b), Key: aws.String("upload"), UploadId: cr.UploadId}); lerr != nil {
+				t.Errorf("the upload is gone after a refused abort: %v", lerr)
+			}
+			e.c.AbortMultipartUpload(e.ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("upload"), UploadId: cr.UploadId})
+			return err
+		}},
+		{"CreateBucketAccountRegionalNamespace", func() error {
+			_, err := e.c.CreateBucket(e.ctx, &s3.CreateBucketInput{Bucket: aws.String("regional-000000000000-us-east-1-an"), BucketNamespace: types.BucketNamespaceAccountRegional})
 			return err
 		}},
 	} {

@@ -80,6 +80,9 @@ func (h *Handler) createBucket(rq *request) error {
 	if err := readXML(rq, &cfg, true); err != nil {
 		return err
 	}
+	if ns := rq.r.Header.Get("x-amz-bucket-namespace"); ns != "" && ns != "global" {
+		return notImplemented("Buckets in an account regional namespace (x-amz-bucket-namespace: " + ns + ")")
+	}
 	if cfg.Location != nil || cfg.Bucket != nil {
 		return errorf("NotImplemented", "Directory buckets and Local Zone buckets (CreateBucketConfiguration Location and Bucket) are not supported")
 	}

@@ -301,6 +301,11 @@ func readCompleteDoc(rq *request, doc *completeMultipartUpload) error {
 }
 
 func (h *Handler) abortMultipartUpload(rq *request) error {
+	if rq.r.Header.Get("x-amz-if-match-initiated-time") != "" {
+		// A directory bucket feature on S3; ignored, it would abort an
+		// upload the client meant to keep.
+		return notImplemented("Aborting on a condition of initiation time (a directory bucket feature)")
+	}
 	if err := h.store.AbortMultipartUpload(rq.ctx(), rq.bucket, rq.key, rq.query.Get("uploadId")); err != nil {
 		return err
 	}

@@ -106,7 +106,24 @@ func checkUnsupportedHeaders(hd http.Header) error {
 	if err := checkCannedACL(hd); err != nil {
 		return err
 	}
-	return checkSSEHeaders(hd)
+	if err := checkSSEHeaders(hd); err != nil {
+		return err
+	}
+	// Object Lock event holds (S3, 2026) would protect the object from
+	// deletion; an append (directory buckets) would keep what a plain PUT
+	// replaces; annotations are not stored. Each asked for and ignored
+	// would be a silent loss.
+	if v := hd.Get("x-amz-object-lock-event-hold"); (v != "" && !strings.EqualFold(v, "OFF")) ||
+		hd.Get("x-amz-object-lock-event-hold-duration-days") != "" || hd.Get("x-amz-object-lock-event-hold-duration-years") != "" {
+		return notImplemented("Object Lock event holds")
+	}
+	if hd.Get("x-amz-write-offset-bytes") != "" {
+		return notImplemented("Appending to an object (x-amz-write-offset-bytes, a directory bucket feature)")
+	}
+	if hd.Get("x-amz-object-annotation-directive") != "" {
+		return notImplemented("Object annotations")
+	}
+	return nil
 }
 
 // checkSSEHeaders refuses server-side encryption headers that S3 would

@@ -46,3 +46,75 @@ func TestSubresourcesCoverSDK(t *testing.T) {
 		}
 	}
 }
+
+// ignoredHeaders are request headers of the S3 model that sluice serves
+// an operation with and does not read, each because ignoring it is what
+// S3 does in sluice's situation.
+var ignoredHeaders = map[string]string{
+	"x-amz-request-payer":                     "Requester Pays: sluice has no requester-pays buckets, where S3 ignores it",
+	"x-amz-mfa":                               "MFA delete cannot be enabled (PutBucketVersioning with MfaDelete is 501), and S3 ignores it then",
+	"x-amz-optional-object-attributes":        "RestoreStatus: sluice has no archived objects to report",
+	"x-amz-confirm-remove-self-bucket-access": "PutBucketPolicy: the account root can always change a bucket policy again",
+	"x-amz-bucket-object-lock-token":          "S3 has enabled Object Lock on existing buckets without a token since 2023",
+}
+
+// TestHeadersOfServedOperations checks that every request header the S3
+// model defines for an operation sluice serves is read somewhere in this
+// package, objstore or sigv4, or listed in ignoredHeaders with its reason:
+// a header a new SDK adds would otherwise be ignored silently (as
+// x-amz-object-lock-event-hold and x-amz-write-offset-bytes once were).
+func TestHeadersOfServedOperations(t *testing.T) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/aws/aws-sdk-go-v2/service/s3").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	src, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out)), "serializers.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var code strings.Builder
+	for _, dir := range []string{".", "../objstore", "../sigv4"} {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			code.WriteString(strings.ToLower(string(b)))
+		}
+	}
+	served := map[string]bool{}
+	for _, o := range ops {
+		served[o.name] = true
+	}
+	// Header names built from a prefix in the code.
+	prefixes := []string{"x-amz-checksum-", "x-amz-copy-source-server-side-encryption-customer-", "x-amz-meta-", "x-amz-grant-"}
+	bodies := regexp.MustCompile(`\nfunc awsRestxml_serializeOpHttpBindings(\w+)Input\(`).FindAllStringSubmatchIndex(string(src), -1)
+	if len(bodies) < 50 {
+		t.Fatalf("found %d operations in the SDK's serializers; the pattern no longer matches", len(bodies))
+	}
+	header := regexp.MustCompile(`locationName := "([^"]+)"`)
+	for i, m := range bodies {
+		op := string(src[m[2]:m[3]])
+		if !served[op] {
+			continue
+		}
+		end := len(src)
+		if i+1 < len(bodies) {
+			end = bodies[i+1][0]
+		}
+		for _, h := range header.FindAllStringSubmatch(string(src[m[1]:end]), -1) {
+			name := strings.ToLower(h[1])
+			if _, ok := ignoredHeaders[name]; ok || strings.Contains(code.String(), `"`+name+`"`) {
+				continue
+			}
+			if slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(name, p) }) {
+				continue
+			}
+			t.Errorf("%s: header %s is neither read nor listed in ignoredHeaders", op, name)
+		}
+	}
+}
