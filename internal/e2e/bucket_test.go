@@ -165,6 +165,17 @@ func TestListBuckets(t *testing.T) {
 	if out.Owner == nil || aws.ToString(out.Owner.ID) == "" {
 		t.Errorf("Owner = %+v, want an ID", out.Owner)
 	}
+
+	// BucketRegion filters by region: every bucket is in the server's.
+	for region, want := range map[string]int{servertest.Region: len(names), "eu-west-3": 0} {
+		out, err := e.c.ListBuckets(e.ctx, &s3.ListBucketsInput{BucketRegion: aws.String(region)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Buckets) != want {
+			t.Errorf("BucketRegion %s: %d buckets, want %d", region, len(out.Buckets), want)
+		}
+	}
 }
 
 func TestGetBucketLocation(t *testing.T) {

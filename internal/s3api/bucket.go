@@ -48,8 +48,10 @@ func (h *Handler) listBuckets(rq *request) error {
 			return errorf("InvalidArgument", "The continuation token provided is incorrect")
 		}
 	}
+	region := rq.query.Get("bucket-region")
 	buckets, err := h.store.ListBuckets(rq.ctx(), func(b *meta.Bucket) bool {
-		return iam.CanAccessBucket(p, b.Owner) && strings.HasPrefix(b.Name, prefix) && b.Name > after
+		return iam.CanAccessBucket(p, b.Owner) && strings.HasPrefix(b.Name, prefix) && b.Name > after &&
+			(region == "" || b.Region == region)
 	})
 	if err != nil {
 		return err

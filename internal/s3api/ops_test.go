@@ -58,11 +58,12 @@ var ignoredHeaders = map[string]string{
 	"x-amz-bucket-object-lock-token":          "S3 has enabled Object Lock on existing buckets without a token since 2023",
 }
 
-// TestHeadersOfServedOperations checks that every request header the S3
-// model defines for an operation sluice serves is read somewhere in this
+// TestHeadersOfServedOperations checks that every request header and query
+// parameter the S3 model defines for an operation sluice serves is read somewhere in this
 // package, objstore or sigv4, or listed in ignoredHeaders with its reason:
 // a header a new SDK adds would otherwise be ignored silently (as
-// x-amz-object-lock-event-hold and x-amz-write-offset-bytes once were).
+// x-amz-object-lock-event-hold, x-amz-write-offset-bytes and ListBuckets'
+// bucket-region once were).
 func TestHeadersOfServedOperations(t *testing.T) {
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/aws/aws-sdk-go-v2/service/s3").Output()
 	if err != nil {
@@ -96,7 +97,7 @@ func TestHeadersOfServedOperations(t *testing.T) {
 	if len(bodies) < 50 {
 		t.Fatalf("found %d operations in the SDK's serializers; the pattern no longer matches", len(bodies))
 	}
-	header := regexp.MustCompile(`locationName := "([^"]+)"`)
+	header := regexp.MustCompile(`locationName := "([^"]+)"|SetQuery\("([^"]+)"\)`)
 	for i, m := range bodies {
 		op := string(src[m[2]:m[3]])
 		if !served[op] {
@@ -107,14 +108,14 @@ func TestHeadersOfServedOperations(t *testing.T) {
 			end = bodies[i+1][0]
 		}
 		for _, h := range header.FindAllStringSubmatch(string(src[m[1]:end]), -1) {
-			name := strings.ToLower(h[1])
+			name := strings.ToLower(h[1] + h[2])
 			if _, ok := ignoredHeaders[name]; ok || strings.Contains(code.String(), `"`+name+`"`) {
 				continue
 			}
 			if slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(name, p) }) {
 				continue
 			}
-			t.Errorf("%s: header %s is neither read nor listed in ignoredHeaders", op, name)
+			t.Errorf("%s: header or query parameter %s is neither read nor listed in ignoredHeaders", op, name)
 		}
 	}
 }
