@@ -810,3 +810,34 @@ func TestObjectLockPutBody(t *testing.T) {
 		t.Errorf("GET: %d bytes, legal hold %q", len(got), out.ObjectLockLegalHoldStatus)
 	}
 }
+
+// TestObjectLockEventHolds: event holds (S3, 2026) would keep an object
+// from deletion; sluice has none, so every way to ask for one is 501, and
+// nothing asked for is half-applied.
+func TestObjectLockEventHolds(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	b := e.lockedBucket("lock-event-holds")
+	v := aws.ToString(e.put(b, "k", []byte("x")).VersionId)
+
+	_, err := e.c.PutObjectLockConfiguration(e.ctx, &s3.PutObjectLockConfigurationInput{Bucket: aws.String(b),
+		ObjectLockConfiguration: &types.ObjectLockConfiguration{ObjectLockEnabled: types.ObjectLockEnabledEnabled,
+			Rule: &types.ObjectLockRule{DefaultRetention: &types.DefaultRetention{Mode: types.ObjectLockRetentionModeGovernance, Days: aws.Int32(1),
+				DefaultEventHold: &types.EventHoldDuration{Days: aws.Int32(30)}}}}})
+	wantErr(t, err, "NotImplemented", http.StatusNotImplemented)
+	out, err := e.c.GetObjectLockConfiguration(e.ctx, &s3.GetObjectLockConfigurationInput{Bucket: aws.String(b)})
+	if err != nil || out.ObjectLockConfiguration.Rule != nil {
+		t.Errorf("configuration after the refusal: %+v, %v", out, err)
+	}
+
+	for name, r := range map[string]*types.ObjectLockRetention{
+		"EventHold":         {EventHold: types.ObjectLockEventHoldOn},
+		"EventHoldDuration": {Mode: types.ObjectLockRetentionModeGovernance, RetainUntilDate: aws.Time(time.Now().Add(time.Hour)), EventHoldDuration: &types.EventHoldDuration{Years: aws.Int32(1)}},
+	} {
+		_, err := e.c.PutObjectRetention(e.ctx, &s3.PutObjectRetentionInput{Bucket: aws.String(b), Key: aws.String("k"), VersionId: aws.String(v), Retention: r})
+		t.Run(name, func(t *testing.T) { wantErr(t, err, "NotImplemented", http.StatusNotImplemented) })
+	}
+	if _, err := e.c.GetObjectRetention(e.ctx, &s3.GetObjectRetentionInput{Bucket: aws.String(b), Key: aws.String("k"), VersionId: aws.String(v)}); err == nil {
+		t.Error("a refused PutObjectRetention left a retention")
+	}
+}

@@ -30,6 +30,9 @@ type defaultRetention struct {
 	Mode  string `xml:"Mode,omitempty"`
 	Days  *int64 `xml:"Days,omitempty"`
 	Years *int64 `xml:"Years,omitempty"`
+	// DefaultEventHold (S3, 2026) is read only to be refused: sluice has
+	// no event holds.
+	DefaultEventHold *struct{} `xml:"DefaultEventHold,omitempty"`
 }
 
 func (h *Handler) getObjectLockConfiguration(rq *request) error {
@@ -64,6 +67,9 @@ func (h *Handler) putObjectLockConfiguration(rq *request) error {
 		return errorf("MalformedXML", objstore.ErrMalformedXML.Message)
 	}
 	var cfg objstore.LockConfig
+	if doc.Rule != nil && doc.Rule.DefaultRetention != nil && doc.Rule.DefaultRetention.DefaultEventHold != nil {
+		return notImplemented("Object Lock event holds")
+	}
 	if doc.Rule != nil {
 		dr := doc.Rule.DefaultRetention
 		if dr == nil || (dr.Days == nil) == (dr.Years == nil) {
@@ -90,6 +96,10 @@ type retention struct {
 	NS              string   `xml:"xmlns,attr,omitempty"`
 	Mode            string   `xml:"Mode,omitempty"`
 	RetainUntilDate string   `xml:"RetainUntilDate,omitempty"`
+	// EventHold and EventHoldDuration (S3, 2026) are read only to be
+	// refused: sluice has no event holds.
+	EventHold         string    `xml:"EventHold,omitempty"`
+	EventHoldDuration *struct{} `xml:"EventHoldDuration,omitempty"`
 }
 
 // legalHold is the LegalHold document of PutObjectLegalHold and
@@ -138,6 +148,9 @@ func (h *Handler) putObjectRetention(rq *request) error {
 	if doc.XMLName.Local == "" {
 		// No document at all; an empty <Retention/> removes the retention.
 		return errorf("MalformedXML", objstore.ErrMalformedXML.Message)
+	}
+	if (doc.EventHold != "" && !strings.EqualFold(doc.EventHold, "OFF")) || doc.EventHoldDuration != nil {
+		return notImplemented("Object Lock event holds")
 	}
 	in := &objstore.RetentionInput{
 		Bucket:           rq.bucket,
