@@ -221,6 +221,16 @@ func TestAccessPointErrors(t *testing.T) {
 	}
 	_, err := e.c.GetAccessPoint(e.ctx, &s3control.GetAccessPointInput{AccountId: aws.String(account), Name: aws.String("absent")})
 	wantError(t, err, "NoSuchAccessPoint", 404)
+
+	_, err = e.c.ListAccessPoints(e.ctx, &s3control.ListAccessPointsInput{AccountId: aws.String(account), DataSourceId: aws.String("fsvol-0123")})
+	wantError(t, err, "NotImplemented", 501)
+
+	// Tags are refused, not dropped, and create nothing.
+	_, err = e.c.CreateAccessPoint(e.ctx, &s3control.CreateAccessPointInput{AccountId: aws.String(account), Name: aws.String("tagged"),
+		Bucket: aws.String("bucket-a"), Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("data")}}})
+	wantError(t, err, "NotImplemented", 501)
+	_, err = e.c.GetAccessPoint(e.ctx, &s3control.GetAccessPointInput{AccountId: aws.String(account), Name: aws.String("tagged")})
+	wantError(t, err, "NoSuchAccessPoint", 404)
 }
 
 const fnARN = "arn:aws:lambda:us-east-1:000000000000:function:transform"

@@ -78,6 +78,9 @@ type createAccessPointRequest struct {
 	PublicAccessBlockConfiguration *publicAccessBlockXML `xml:"PublicAccessBlockConfiguration"`
 	BucketAccountID                string                `xml:"BucketAccountId"`
 	Scope                          *struct{}             `xml:"Scope"`
+	// Tags (for attribute-based access control) are read only to be
+	// refused: sluice keeps no access point tags.
+	Tags *struct{} `xml:"Tags"`
 }
 
 type createAccessPointResult struct {
@@ -208,6 +211,9 @@ func (c *control) createAccessPoint(rq *s3control.Request) error {
 	if body.Scope != nil {
 		return s3control.Errorf(http.StatusBadRequest, "InvalidRequest", "Scope is only supported for access points attached to directory buckets.")
 	}
+	if body.Tags != nil {
+		return s3control.Errorf(http.StatusNotImplemented, "NotImplemented", "Access point tags are not implemented by sluice.")
+	}
 	in := &CreateInput{Name: rq.Param("name"), Bucket: body.Bucket, BucketAccountID: body.BucketAccountID}
 	if v := body.VpcConfiguration; v != nil {
 		if v.VpcID == "" {
@@ -279,7 +285,8 @@ func (c *control) listAccessPoints(rq *s3control.Request) error {
 	if err != nil {
 		return err
 	}
-	if t := rq.Query.Get("dataSourceType"); t != "" && t != "S3" && t != "ALL" {
+	if t := rq.Query.Get("dataSourceType"); (t != "" && t != "S3" && t != "ALL") || rq.Query.Get("dataSourceId") != "" {
+		// dataSourceId names another kind of data source (an FSx volume).
 		return s3control.Errorf(http.StatusNotImplemented, "NotImplemented", "sluice has access points for S3 buckets only.")
 	}
 	aps, next, err := c.s.List(rq.Context(), rq.Query.Get("bucket"), rq.Query.Get("nextToken"), max)
