@@ -1,6 +1,7 @@
 package lambdaapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 
@@ -137,7 +138,30 @@ type configRequest struct {
 	} `json:"DeadLetterConfig"`
 	KMSKeyArn            string `json:"KMSKeyArn"`
 	CodeSigningConfigArn string `json:"CodeSigningConfigArn"`
+	// Settings refused unless they ask for what sluice does anyway (the
+	// values wireConfig reports).
+	TracingConfig *struct {
+		Mode string `json:"Mode"`
+	} `json:"TracingConfig"`
+	SnapStart *struct {
+		ApplyOn string `json:"ApplyOn"`
+	} `json:"SnapStart"`
+	LoggingConfig *struct {
+		LogFormat           string `json:"LogFormat"`
+		ApplicationLogLevel string `json:"ApplicationLogLevel"`
+		SystemLogLevel      string `json:"SystemLogLevel"`
+		LogGroup            string `json:"LogGroup"`
+	} `json:"LoggingConfig"`
+	// Lambda Managed Instances, durable functions, tenant isolation and
+	// container images' settings (2025): refused whenever present.
+	CapacityProviderConfig json.RawMessage `json:"CapacityProviderConfig"`
+	DurableConfig          json.RawMessage `json:"DurableConfig"`
+	TenancyConfig          json.RawMessage `json:"TenancyConfig"`
+	ImageConfig            json.RawMessage `json:"ImageConfig"`
 }
+
+// present reports whether a JSON member was sent with a value.
+func present(m json.RawMessage) bool { return len(m) > 0 && string(m) != "null" }
 
 func (c *configRequest) input() (lambda.ConfigInput, error) {
 	switch {
@@ -153,6 +177,21 @@ func (c *configRequest) input() (lambda.ConfigInput, error) {
 		return lambda.ConfigInput{}, unsupported("KMSKeyArn")
 	case c.CodeSigningConfigArn != "":
 		return lambda.ConfigInput{}, unsupported("CodeSigningConfigArn")
+	case c.TracingConfig != nil && c.TracingConfig.Mode != "" && c.TracingConfig.Mode != "PassThrough":
+		return lambda.ConfigInput{}, unsupported("TracingConfig Mode " + c.TracingConfig.Mode)
+	case c.SnapStart != nil && c.SnapStart.ApplyOn != "" && c.SnapStart.ApplyOn != "None":
+		return lambda.ConfigInput{}, unsupported("SnapStart")
+	case c.LoggingConfig != nil && ((c.LoggingConfig.LogFormat != "" && c.LoggingConfig.LogFormat != "Text") ||
+		c.LoggingConfig.ApplicationLogLevel != "" || c.LoggingConfig.SystemLogLevel != "" || c.LoggingConfig.LogGroup != ""):
+		return lambda.ConfigInput{}, unsupported("LoggingConfig other than the Text format and the default log group")
+	case present(c.CapacityProviderConfig):
+		return lambda.ConfigInput{}, unsupported("CapacityProviderConfig")
+	case present(c.DurableConfig):
+		return lambda.ConfigInput{}, unsupported("DurableConfig")
+	case present(c.TenancyConfig):
+		return lambda.ConfigInput{}, unsupported("TenancyConfig")
+	case present(c.ImageConfig):
+		return lambda.ConfigInput{}, unsupported("ImageConfig")
 	}
 	in := lambda.ConfigInput{
 		Runtime:     c.Runtime,
@@ -203,9 +242,13 @@ func (h *Handler) createFunction(rq *request) error {
 		PackageType   string            `json:"PackageType"`
 		Architectures []string          `json:"Architectures"`
 		Tags          map[string]string `json:"Tags"`
+		PublishTo     string            `json:"PublishTo"`
 	}
 	if err := rq.decode(&in); err != nil {
 		return err
+	}
+	if in.PublishTo != "" {
+		return unsupported("PublishTo")
 	}
 	cfg, err := in.input()
 	if err != nil {
@@ -311,9 +354,23 @@ func (h *Handler) updateFunctionCode(rq *request) error {
 		Publish       bool     `json:"Publish"`
 		DryRun        bool     `json:"DryRun"`
 		RevisionID    string   `json:"RevisionId"`
+		// Refused: publishing to $LATEST.PUBLISHED (Managed Instances),
+		// code encrypted with a customer key, code referenced in S3.
+		PublishTo           string `json:"PublishTo"`
+		SourceKMSKeyArn     string `json:"SourceKMSKeyArn"`
+		S3ObjectStorageMode string `json:"S3ObjectStorageMode"`
 	}
 	if err := rq.decode(&in); err != nil {
 		return err
+	}
+	switch {
+	case in.PublishTo != "":
+		return unsupported("PublishTo")
+	case in.SourceKMSKeyArn != "":
+		return unsupported("SourceKMSKeyArn")
+	case in.S3ObjectStorageMode != "" && in.S3ObjectStorageMode != "COPY":
+		// sluice always keeps a copy, as COPY (the default) asks.
+		return unsupported("S3ObjectStorageMode " + in.S3ObjectStorageMode)
 	}
 	fc, err := h.lambda.UpdateFunctionCode(rq.ctx(), &lambda.UpdateCodeInput{
 		FunctionName:  rq.param("FunctionName"),
@@ -367,9 +424,13 @@ func (h *Handler) publishVersion(rq *request) error {
 		CodeSha256  string  `json:"CodeSha256"`
 		Description *string `json:"Description"`
 		RevisionID  string  `json:"RevisionId"`
+		PublishTo   string  `json:"PublishTo"`
 	}
 	if err := rq.decode(&in); err != nil {
 		return err
+	}
+	if in.PublishTo != "" {
+		return unsupported("PublishTo")
 	}
 	fc, err := h.lambda.PublishVersion(rq.ctx(), &lambda.PublishInput{
 		FunctionName: rq.param("FunctionName"),

@@ -211,6 +211,28 @@ func TestCreateFunctionErrors(t *testing.T) {
 			in.Layers = []string{"arn:aws:lambda:us-east-1:000000000000:layer:x:1"}
 		},
 			"InvalidParameterValueException", 400, "sluice does not support Layers."},
+		// Settings that would change how the function runs or who may run
+		// it are refused, never dropped.
+		{"active tracing", func(in *awslambda.CreateFunctionInput) { in.TracingConfig = &types.TracingConfig{Mode: types.TracingModeActive} },
+			"InvalidParameterValueException", 400, "sluice does not support TracingConfig Mode Active."},
+		{"snapstart", func(in *awslambda.CreateFunctionInput) {
+			in.SnapStart = &types.SnapStart{ApplyOn: types.SnapStartApplyOnPublishedVersions}
+		}, "InvalidParameterValueException", 400, "sluice does not support SnapStart."},
+		{"json logs", func(in *awslambda.CreateFunctionInput) {
+			in.LoggingConfig = &types.LoggingConfig{LogFormat: types.LogFormatJson, ApplicationLogLevel: types.ApplicationLogLevelDebug}
+		}, "InvalidParameterValueException", 400, "sluice does not support LoggingConfig other than the Text format and the default log group."},
+		{"tenant isolation", func(in *awslambda.CreateFunctionInput) {
+			in.TenancyConfig = &types.TenancyConfig{TenantIsolationMode: types.TenantIsolationModePerTenant}
+		}, "InvalidParameterValueException", 400, "sluice does not support TenancyConfig."},
+		{"durable", func(in *awslambda.CreateFunctionInput) {
+			in.DurableConfig = &types.DurableConfig{ExecutionTimeout: aws.Int32(3600)}
+		}, "InvalidParameterValueException", 400, "sluice does not support DurableConfig."},
+		{"managed instances", func(in *awslambda.CreateFunctionInput) {
+			in.CapacityProviderConfig = &types.CapacityProviderConfig{LambdaManagedInstancesCapacityProviderConfig: &types.LambdaManagedInstancesCapacityProviderConfig{
+				CapacityProviderArn: aws.String("arn:aws:lambda:us-east-1:000000000000:capacity-provider:cp")}}
+		}, "InvalidParameterValueException", 400, "sluice does not support CapacityProviderConfig."},
+		{"publish to", func(in *awslambda.CreateFunctionInput) { in.PublishTo = types.FunctionVersionLatestPublishedLatestPublished },
+			"InvalidParameterValueException", 400, "sluice does not support PublishTo."},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -265,4 +287,21 @@ func TestCreateFunctionFromS3(t *testing.T) {
 		})
 		checkErr(t, tc.name, err, "InvalidParameterValueException", 400, tc.msg)
 	}
+}
+
+// TestCreateFunctionDefaultSettings: the settings a tool sends with their
+// default values (what GetFunction reports back) are accepted.
+func TestCreateFunctionDefaultSettings(t *testing.T) {
+	e := start(t)
+	out := e.create("defaults", nil, func(in *awslambda.CreateFunctionInput) {
+		in.TracingConfig = &types.TracingConfig{Mode: types.TracingModePassThrough}
+		in.SnapStart = &types.SnapStart{ApplyOn: types.SnapStartApplyOnNone}
+		in.LoggingConfig = &types.LoggingConfig{LogFormat: types.LogFormatText}
+	})
+	if out.TracingConfig == nil || out.TracingConfig.Mode != types.TracingModePassThrough || out.LoggingConfig == nil || out.LoggingConfig.LogFormat != types.LogFormatText {
+		t.Errorf("configuration: %+v %+v", out.TracingConfig, out.LoggingConfig)
+	}
+	_, err := e.c.UpdateFunctionCode(e.ctx, &awslambda.UpdateFunctionCodeInput{FunctionName: aws.String("defaults"), ZipFile: makeZip(t, handlerZip),
+		SourceKMSKeyArn: aws.String("arn:aws:kms:us-east-1:000000000000:key/k")})
+	checkErr(t, "SourceKMSKeyArn", err, "InvalidParameterValueException", 400, "sluice does not support SourceKMSKeyArn.")
 }

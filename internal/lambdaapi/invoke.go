@@ -41,6 +41,15 @@ func (h *Handler) invoke(rq *request) error {
 		return errorf("ValidationException", "1 validation error detected: Value '"+logType+
 			"' at 'logType' failed to satisfy constraint: Member must satisfy enum value set: [None, Tail]")
 	}
+	// A tenant (tenant isolation) and a durable execution name (durable
+	// functions) belong to functions configured for them, which sluice
+	// refuses to create (configRequest.input).
+	if hd.Get("X-Amz-Tenant-Id") != "" {
+		return unsupported("TenantId (tenant isolation)")
+	}
+	if hd.Get("X-Amz-Durable-Execution-Name") != "" {
+		return unsupported("DurableExecutionName (durable functions)")
+	}
 	payload, err := rq.readPayload()
 	if err != nil {
 		return err

@@ -267,3 +267,20 @@ func TestInvokeBootstrapNotExecutable(t *testing.T) {
 		t.Fatalf("Event invocation: status %d", ev.StatusCode)
 	}
 }
+
+// TestInvokeRefusesTenantAndDurableName: an invocation naming a tenant or
+// a durable execution asks for what no sluice function is configured for.
+func TestInvokeRefusesTenantAndDurableName(t *testing.T) {
+	e := start(t)
+	e.create("fn-t", nil)
+	for name, in := range map[string]*awslambda.InvokeInput{
+		"TenantId":             {FunctionName: aws.String("fn-t"), TenantId: aws.String("tenant-a")},
+		"DurableExecutionName": {FunctionName: aws.String("fn-t"), DurableExecutionName: aws.String("run-1")},
+	} {
+		_, err := e.c.Invoke(e.ctx, in)
+		checkErr(t, name, err, "InvalidParameterValueException", 400, "sluice does not support "+name)
+	}
+	if len(e.engine.calls) != 0 {
+		t.Errorf("%d invocations reached the engine", len(e.engine.calls))
+	}
+}

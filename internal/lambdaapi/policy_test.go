@@ -77,6 +77,11 @@ func TestPermissions(t *testing.T) {
 		{"missing function", add("gone", "", "x", "s3.amazonaws.com", ""), "ResourceNotFoundException", 404, "Function not found: " + arnOf("gone")},
 		{"stale revision", add("fn-p", "", "x", "s3.amazonaws.com", "stale"), "PreconditionFailedException", 412,
 			"The Revision Id provided does not match the latest Revision Id. Call the GetPolicy API to retrieve the latest Revision Id"},
+		{"only through a function URL", func() error {
+			_, err := e.c.AddPermission(e.ctx, &awslambda.AddPermissionInput{FunctionName: aws.String("fn-p"), StatementId: aws.String("url"),
+				Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("s3.amazonaws.com"), InvokedViaFunctionUrl: aws.Bool(true)})
+			return err
+		}(), "InvalidParameterValueException", 400, "sluice does not support InvokedViaFunctionUrl."},
 	}
 	for _, tc := range tests {
 		checkErr(t, tc.name, tc.err, tc.code, tc.status, tc.message)

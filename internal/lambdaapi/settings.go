@@ -135,9 +135,16 @@ func (h *Handler) addPermission(rq *request) error {
 		EventSourceToken    string `json:"EventSourceToken"`
 		FunctionURLAuthType string `json:"FunctionUrlAuthType"`
 		RevisionID          string `json:"RevisionId"`
+		// A permission only for invocations through a function URL:
+		// sluice has no function URLs, and dropping the condition
+		// would grant more than asked.
+		InvokedViaFunctionURL *bool `json:"InvokedViaFunctionUrl"`
 	}
 	if err := rq.decode(&in); err != nil {
 		return err
+	}
+	if in.InvokedViaFunctionURL != nil && *in.InvokedViaFunctionURL {
+		return unsupported("InvokedViaFunctionUrl")
 	}
 	st, err := h.lambda.AddPermission(rq.ctx(), &lambda.PermissionInput{
 		FunctionName:        rq.param("FunctionName"),
