@@ -10,12 +10,10 @@ import (
 	"testing"
 )
 
-// TestSubresourcesCoverSDK checks that every subresource of the S3 API
-// model, as the aws-sdk-go-v2 in go.mod serializes it, is one route knows:
-// a subresource missing from the list would send its operation to the
-// plain object or bucket operation of the same method (PutObjectAnnotation
-// to PutObject, replacing the object with the annotation).
-func TestSubresourcesCoverSDK(t *testing.T) {
+// sdkSerializers returns the request serializers of the aws-sdk-go-v2 S3
+// client in go.mod: the S3 model as a client sends it.
+func sdkSerializers(t *testing.T) string {
+	t.Helper()
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/aws/aws-sdk-go-v2/service/s3").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
@@ -24,11 +22,41 @@ func TestSubresourcesCoverSDK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return string(src)
+}
+
+// packageSources returns the text of the non-test Go files in dirs.
+func packageSources(t *testing.T, dirs ...string) []string {
+	t.Helper()
+	var out []string
+	for _, dir := range dirs {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, string(b))
+		}
+	}
+	return out
+}
+
+// TestSubresourcesCoverSDK checks that every subresource of the S3 API
+// model, as the aws-sdk-go-v2 in go.mod serializes it, is one route knows:
+// a subresource missing from the list would send its operation to the
+// plain object or bucket operation of the same method (PutObjectAnnotation
+// to PutObject, replacing the object with the annotation).
+func TestSubresourcesCoverSDK(t *testing.T) {
+	src := sdkSerializers(t)
 	// Query parameters that select among operations sluice routes by
 	// other means, not subresources: the SDK's operation name, and
 	// ListObjectsV2's and SelectObjectContent's discriminators.
 	notSub := map[string]bool{"x-id": true, "list-type": true, "select-type": true}
-	uris := regexp.MustCompile(`SplitURI\("[^"?]*\?([^"]*)"\)`).FindAllStringSubmatch(string(src), -1)
+	uris := regexp.MustCompile(`SplitURI\("[^"?]*\?([^"]*)"\)`).FindAllStringSubmatch(src, -1)
 	if len(uris) < 50 {
 		t.Fatalf("found %d operation URIs with a query in the SDK's serializers; the pattern no longer matches", len(uris))
 	}
@@ -65,41 +93,21 @@ var ignoredHeaders = map[string]string{
 // x-amz-object-lock-event-hold, x-amz-write-offset-bytes and ListBuckets'
 // bucket-region once were).
 func TestHeadersOfServedOperations(t *testing.T) {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/aws/aws-sdk-go-v2/service/s3").Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
-	src, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out)), "serializers.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var code strings.Builder
-	for _, dir := range []string{".", "../objstore", "../sigv4"} {
-		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
-		for _, f := range files {
-			if strings.HasSuffix(f, "_test.go") {
-				continue
-			}
-			b, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			code.WriteString(strings.ToLower(string(b)))
-		}
-	}
+	src := sdkSerializers(t)
+	code := strings.ToLower(strings.Join(packageSources(t, ".", "../objstore", "../sigv4"), "\n"))
 	served := map[string]bool{}
 	for _, o := range ops {
 		served[o.name] = true
 	}
 	// Header names built from a prefix in the code.
 	prefixes := []string{"x-amz-checksum-", "x-amz-copy-source-server-side-encryption-customer-", "x-amz-meta-", "x-amz-grant-"}
-	bodies := regexp.MustCompile(`\nfunc awsRestxml_serializeOpHttpBindings(\w+)Input\(`).FindAllStringSubmatchIndex(string(src), -1)
+	bodies := regexp.MustCompile(`\nfunc awsRestxml_serializeOpHttpBindings(\w+)Input\(`).FindAllStringSubmatchIndex(src, -1)
 	if len(bodies) < 50 {
 		t.Fatalf("found %d operations in the SDK's serializers; the pattern no longer matches", len(bodies))
 	}
 	header := regexp.MustCompile(`locationName := "([^"]+)"|SetQuery\("([^"]+)"\)`)
 	for i, m := range bodies {
-		op := string(src[m[2]:m[3]])
+		op := src[m[2]:m[3]]
 		if !served[op] {
 			continue
 		}
@@ -107,9 +115,9 @@ func TestHeadersOfServedOperations(t *testing.T) {
 		if i+1 < len(bodies) {
 			end = bodies[i+1][0]
 		}
-		for _, h := range header.FindAllStringSubmatch(string(src[m[1]:end]), -1) {
+		for _, h := range header.FindAllStringSubmatch(src[m[1]:end], -1) {
 			name := strings.ToLower(h[1] + h[2])
-			if _, ok := ignoredHeaders[name]; ok || strings.Contains(code.String(), `"`+name+`"`) {
+			if _, ok := ignoredHeaders[name]; ok || strings.Contains(code, `"`+name+`"`) {
 				continue
 			}
 			if slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(name, p) }) {
@@ -137,31 +145,13 @@ var ignoredElements = map[string]string{
 // element would otherwise be dropped by encoding/xml without a word, as
 // CreateBucketConfiguration's Tags and Object Lock's event holds once were.
 func TestElementsOfServedOperations(t *testing.T) {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/aws/aws-sdk-go-v2/service/s3").Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
-	b, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out)), "serializers.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := string(b)
+	src := sdkSerializers(t)
 	tags := map[string]bool{}
 	tag := regexp.MustCompile(`xml:"([^",]+)`)
-	for _, dir := range []string{".", "../objstore"} {
-		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
-		for _, f := range files {
-			if strings.HasSuffix(f, "_test.go") {
-				continue
-			}
-			b, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, m := range tag.FindAllStringSubmatch(string(b), -1) {
-				for _, part := range strings.Split(m[1], ">") {
-					tags[part] = true
-				}
+	for _, code := range packageSources(t, ".", "../objstore") {
+		for _, m := range tag.FindAllStringSubmatch(code, -1) {
+			for _, part := range strings.Split(m[1], ">") {
+				tags[part] = true
 			}
 		}
 	}
