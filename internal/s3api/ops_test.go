@@ -87,11 +87,11 @@ var ignoredHeaders = map[string]string{
 }
 
 // TestHeadersOfServedOperations checks that every request header and query
-// parameter the S3 model defines for an operation sluice serves is read somewhere in this
-// package, objstore or sigv4, or listed in ignoredHeaders with its reason:
-// a header a new SDK adds would otherwise be ignored silently (as
-// x-amz-object-lock-event-hold, x-amz-write-offset-bytes and ListBuckets'
-// bucket-region once were).
+// parameter the S3 model defines for an operation sluice serves is read
+// somewhere in this package, objstore or sigv4, or listed in
+// ignoredHeaders with its reason: one a new SDK adds would otherwise be
+// ignored silently (as x-amz-object-lock-event-hold,
+// x-amz-write-offset-bytes and ListBuckets' bucket-region once were).
 func TestHeadersOfServedOperations(t *testing.T) {
 	src := sdkSerializers(t)
 	code := strings.ToLower(strings.Join(packageSources(t, ".", "../objstore", "../sigv4"), "\n"))
