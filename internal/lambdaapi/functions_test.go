@@ -213,7 +213,9 @@ func TestCreateFunctionErrors(t *testing.T) {
 			"InvalidParameterValueException", 400, "sluice does not support Layers."},
 		// Settings that would change how the function runs or who may run
 		// it are refused, never dropped.
-		{"active tracing", func(in *awslambda.CreateFunctionInput) { in.TracingConfig = &types.TracingConfig{Mode: types.TracingModeActive} },
+		{"active tracing", func(in *awslambda.CreateFunctionInput) {
+			in.TracingConfig = &types.TracingConfig{Mode: types.TracingModeActive}
+		},
 			"InvalidParameterValueException", 400, "sluice does not support TracingConfig Mode Active."},
 		{"snapstart", func(in *awslambda.CreateFunctionInput) {
 			in.SnapStart = &types.SnapStart{ApplyOn: types.SnapStartApplyOnPublishedVersions}
@@ -231,7 +233,9 @@ func TestCreateFunctionErrors(t *testing.T) {
 			in.CapacityProviderConfig = &types.CapacityProviderConfig{LambdaManagedInstancesCapacityProviderConfig: &types.LambdaManagedInstancesCapacityProviderConfig{
 				CapacityProviderArn: aws.String("arn:aws:lambda:us-east-1:000000000000:capacity-provider:cp")}}
 		}, "InvalidParameterValueException", 400, "sluice does not support CapacityProviderConfig."},
-		{"publish to", func(in *awslambda.CreateFunctionInput) { in.PublishTo = types.FunctionVersionLatestPublishedLatestPublished },
+		{"publish to", func(in *awslambda.CreateFunctionInput) {
+			in.PublishTo = types.FunctionVersionLatestPublishedLatestPublished
+		},
 			"InvalidParameterValueException", 400, "sluice does not support PublishTo."},
 	}
 	for _, tc := range tests {
