@@ -1,48 +1,49 @@
 package s3api
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sluicehq/sluice/internal/sdkaudit"
 )
 
 // sdkSerializers returns the request serializers of the aws-sdk-go-v2 S3
 // client in go.mod: the S3 model as a client sends it.
 func sdkSerializers(t *testing.T) string {
 	t.Helper()
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/aws/aws-sdk-go-v2/service/s3").Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
-	src, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out)), "serializers.go"))
+	src, err := sdkaudit.Serializers("github.com/aws/aws-sdk-go-v2/service/s3")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(src)
+	return src
 }
 
-// packageSources returns the text of the non-test Go files in dirs.
-func packageSources(t *testing.T, dirs ...string) []string {
+// servedOperations returns the S3 model's operations that sluice serves.
+func servedOperations(t *testing.T) map[string]sdkaudit.Operation {
 	t.Helper()
-	var out []string
-	for _, dir := range dirs {
-		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
-		for _, f := range files {
-			if strings.HasSuffix(f, "_test.go") {
-				continue
-			}
-			b, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, string(b))
+	all, err := sdkaudit.Operations(sdkSerializers(t), 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := map[string]sdkaudit.Operation{}
+	for _, o := range ops {
+		if op, ok := all[o.name]; ok {
+			served[o.name] = op
 		}
 	}
-	return out
+	return served
+}
+
+// sources returns the non-test sources of the packages in dirs.
+func sources(t *testing.T, dirs ...string) []string {
+	t.Helper()
+	src, err := sdkaudit.Sources(dirs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
 }
 
 // TestSubresourcesCoverSDK checks that every subresource of the S3 API
@@ -93,37 +94,18 @@ var ignoredHeaders = map[string]string{
 // ignored silently (as x-amz-object-lock-event-hold,
 // x-amz-write-offset-bytes and ListBuckets' bucket-region once were).
 func TestHeadersOfServedOperations(t *testing.T) {
-	src := sdkSerializers(t)
-	code := strings.ToLower(strings.Join(packageSources(t, ".", "../objstore", "../sigv4"), "\n"))
-	served := map[string]bool{}
-	for _, o := range ops {
-		served[o.name] = true
-	}
+	code := strings.ToLower(strings.Join(sources(t, ".", "../objstore", "../sigv4"), "\n"))
 	// Header names built from a prefix in the code.
 	prefixes := []string{"x-amz-checksum-", "x-amz-copy-source-server-side-encryption-customer-", "x-amz-meta-", "x-amz-grant-"}
-	bodies := regexp.MustCompile(`\nfunc awsRestxml_serializeOpHttpBindings(\w+)Input\(`).FindAllStringSubmatchIndex(src, -1)
-	if len(bodies) < 50 {
-		t.Fatalf("found %d operations in the SDK's serializers; the pattern no longer matches", len(bodies))
-	}
-	header := regexp.MustCompile(`locationName := "([^"]+)"|SetQuery\("([^"]+)"\)`)
-	for i, m := range bodies {
-		op := src[m[2]:m[3]]
-		if !served[op] {
-			continue
-		}
-		end := len(src)
-		if i+1 < len(bodies) {
-			end = bodies[i+1][0]
-		}
-		for _, h := range header.FindAllStringSubmatch(src[m[1]:end], -1) {
-			name := strings.ToLower(h[1] + h[2])
-			if _, ok := ignoredHeaders[name]; ok || strings.Contains(code, `"`+name+`"`) {
+	for name, op := range servedOperations(t) {
+		for _, in := range op.Inputs {
+			if _, ok := ignoredHeaders[in]; ok || strings.Contains(code, `"`+in+`"`) {
 				continue
 			}
-			if slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(name, p) }) {
+			if slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(in, p) }) {
 				continue
 			}
-			t.Errorf("%s: header or query parameter %s is neither read nor listed in ignoredHeaders", op, name)
+			t.Errorf("%s: header or query parameter %s is neither read nor listed in ignoredHeaders", name, in)
 		}
 	}
 }
@@ -145,57 +127,14 @@ var ignoredElements = map[string]string{
 // element would otherwise be dropped by encoding/xml without a word, as
 // CreateBucketConfiguration's Tags and Object Lock's event holds once were.
 func TestElementsOfServedOperations(t *testing.T) {
-	src := sdkSerializers(t)
-	tags := map[string]bool{}
-	tag := regexp.MustCompile(`xml:"([^",]+)`)
-	for _, code := range packageSources(t, ".", "../objstore") {
-		for _, m := range tag.FindAllStringSubmatch(code, -1) {
-			for _, part := range strings.Split(m[1], ">") {
-				tags[part] = true
-			}
-		}
-	}
-	// The body of every serializer function, by name.
-	fn := regexp.MustCompile(`\nfunc (awsRestxml_serialize\w+)\(`)
-	locs := fn.FindAllStringSubmatchIndex(src, -1)
-	body := map[string]string{}
-	for i, l := range locs {
-		end := len(src)
-		if i+1 < len(locs) {
-			end = locs[i+1][0]
-		}
-		body[src[l[2]:l[3]]] = src[l[1]:end]
-	}
-	call := regexp.MustCompile(`(awsRestxml_serializeDocument\w+)\(`)
-	local := regexp.MustCompile(`Local: "([^"]+)"`)
-	var walk func(name string, seen map[string]bool, found func(string))
-	walk = func(name string, seen map[string]bool, found func(string)) {
-		if seen[name] {
-			return
-		}
-		seen[name] = true
-		for _, m := range local.FindAllStringSubmatch(body[name], -1) {
-			found(m[1])
-		}
-		for _, m := range call.FindAllStringSubmatch(body[name], -1) {
-			walk(m[1], seen, found)
-		}
-	}
+	tags := sdkaudit.XMLTags(sources(t, ".", "../objstore"))
 	checked := 0
-	for _, o := range ops {
-		handler := regexp.MustCompile(`func \(m \*awsRestxml_serializeOp` + o.name + `\) HandleSerialize`).FindStringIndex(src)
-		if handler == nil {
-			continue
-		}
-		end := strings.Index(src[handler[1]:], "\nfunc ")
-		seen := map[string]bool{}
-		for _, m := range call.FindAllStringSubmatch(src[handler[1]:handler[1]+end], -1) {
-			walk(m[1], seen, func(el string) {
-				checked++
-				if !tags[el] && ignoredElements[el] == "" {
-					t.Errorf("%s: element %s is named by no xml tag and not listed in ignoredElements", o.name, el)
-				}
-			})
+	for name, op := range servedOperations(t) {
+		for _, el := range op.Elements {
+			checked++
+			if !tags[el] && ignoredElements[el] == "" {
+				t.Errorf("%s: element %s is named by no xml tag and not listed in ignoredElements", name, el)
+			}
 		}
 	}
 	if checked < 100 {
