@@ -332,6 +332,10 @@ func (rq *request) listInput() (lambda.ListInput, error) {
 }
 
 func (h *Handler) listFunctions(rq *request) error {
+	if rq.query("MasterRegion") != "" {
+		// Lambda@Edge replicas, which sluice does not make.
+		return unsupported("MasterRegion")
+	}
 	li, err := rq.listInput()
 	if err != nil {
 		return err

@@ -309,3 +309,10 @@ func TestCreateFunctionDefaultSettings(t *testing.T) {
 		SourceKMSKeyArn: aws.String("arn:aws:kms:us-east-1:000000000000:key/k")})
 	checkErr(t, "SourceKMSKeyArn", err, "InvalidParameterValueException", 400, "sluice does not support SourceKMSKeyArn.")
 }
+
+func TestListFunctionsMasterRegion(t *testing.T) {
+	e := start(t)
+	e.create("edge", nil)
+	_, err := e.c.ListFunctions(e.ctx, &awslambda.ListFunctionsInput{MasterRegion: aws.String("us-east-1"), FunctionVersion: types.FunctionVersionAll})
+	checkErr(t, "MasterRegion", err, "InvalidParameterValueException", 400, "sluice does not support MasterRegion.")
+}
